@@ -1,0 +1,64 @@
+"""nst-course: neural style transfer (Gatys, Ecker & Bethge, CVPR 2016), lesson by lesson.
+
+The lessons import everything from here::
+
+    import nst_course as nst
+    net = nst.load_vgg19()                       # weights: see nst_course.vgg
+    photo = nst.load_image("town", size=256)
+    result = nst.reconstruct(photo, layer="conv4_2", net=net, steps=100)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .devices import get_device
+from .errors import NSTError
+from .images import load_image, read_metadata, resize, save_image, to_pil
+from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
+from .optimize import (
+    Objective,
+    OptimizationError,
+    Result,
+    Settings,
+    optimize,
+    reconstruct,
+    run,
+    synthesize_texture,
+    transfer,
+)
+from .samples import sample_names
+from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, describe_layers, export_weights, load_vgg19
+
+__all__ = [
+    "CONTENT_LAYER",
+    "LAYER_NAMES",
+    "STYLE_LAYERS",
+    "NSTError",
+    "Objective",
+    "OptimizationError",
+    "Result",
+    "Settings",
+    "VGG19",
+    "__version__",
+    "content_loss",
+    "describe_layers",
+    "export_weights",
+    "get_device",
+    "gram_matrix",
+    "layer_style_loss",
+    "load_image",
+    "load_vgg19",
+    "optimize",
+    "read_metadata",
+    "reconstruct",
+    "resize",
+    "run",
+    "sample_names",
+    "save_image",
+    "style_loss",
+    "synthesize_texture",
+    "to_pil",
+    "transfer",
+    "tv_loss",
+]

@@ -1,0 +1,251 @@
+"""Images in, images out: loading, colour modes, resizing and saving.
+
+Inside the package an image is always a float tensor of shape (1, 3, H, W) with
+values in [0, 1]. Everything that enters (a path, a URL, a built-in sample name,
+a PIL image, a NumPy array) is turned into that; everything that leaves (a PNG
+file, a picture in a notebook) is made from it. Introduced in lesson 00.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from .errors import NSTError
+
+__all__ = [
+    "ImageSource",
+    "MAX_PIXELS",
+    "load_image",
+    "pil_to_rgb",
+    "read_metadata",
+    "resize",
+    "save_image",
+    "to_pil",
+    "to_tensor",
+]
+
+#: Anything :func:`load_image` accepts.
+ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+
+#: Images with more pixels than this are refused before they are decoded
+#: (a "decompression bomb" guard: a tiny file can claim a gigantic size).
+MAX_PIXELS = 64_000_000
+
+
+def load_image(
+    source: ImageSource,
+    *,
+    size: int | None = None,
+    max_pixels: int = MAX_PIXELS,
+) -> torch.Tensor:
+    """Load an image as a (1, 3, H, W) float tensor in [0, 1].
+
+    ``source`` may be a file path, an ``http(s)://`` URL, the name of a built-in
+    sample (see :func:`nst_course.samples.sample_names`), a PIL image, a NumPy
+    array (H, W), (H, W, 3) or (H, W, 4), or a tensor (3, H, W) / (1, 3, H, W).
+    EXIF orientation is honoured and every Pillow mode becomes RGB.
+    ``size`` resizes so that the longest side has that many pixels, keeping the
+    aspect ratio.
+    """
+    from . import samples  # local import: samples uses this module too
+
+    if isinstance(source, torch.Tensor):
+        image = _tensor_as_image(source)
+    elif isinstance(source, np.ndarray):
+        image = to_tensor(_array_to_pil(source))
+    elif isinstance(source, Image.Image):
+        image = to_tensor(pil_to_rgb(source))
+    elif isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if text.startswith(("http://", "https://")):
+            path = samples.download(text)
+        elif Path(text).expanduser().exists():
+            path = Path(text).expanduser()
+        elif samples.is_sample(text):
+            return samples.load_sample(text, size=size)
+        else:
+            raise NSTError(
+                f"no such image file: {text!r} (give a path, a URL or a built-in "
+                f"sample: {', '.join(samples.sample_names())})"
+            )
+        image = to_tensor(open_rgb(path, max_pixels=max_pixels))
+    else:
+        raise NSTError(
+            f"cannot make an image from a {type(source).__name__}: give a path, "
+            "a PIL image, a NumPy array or a tensor"
+        )
+    return resize(image, size) if size is not None else image
+
+
+def open_rgb(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open an image file as an upright RGB PIL image, with clear errors."""
+    path = Path(path)
+    if path.is_dir():
+        raise NSTError(f"{path} is a folder, not an image file")
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise NSTError(
+                    f"{path} is {width}x{height} pixels, more than the limit of "
+                    f"{max_pixels:,}; shrink it first or raise max_pixels"
+                )
+            img.load()
+            return pil_to_rgb(img)
+    except Image.DecompressionBombError as exc:
+        raise NSTError(f"{path} claims an enormous size and was refused ({exc})") from None
+    except UnidentifiedImageError:
+        raise NSTError(f"{path} is not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise NSTError(f"{path} could not be read as an image ({exc})") from None
+
+
+def pil_to_rgb(img: Image.Image) -> Image.Image:
+    """Return ``img`` upright (EXIF orientation applied) in RGB mode.
+
+    Transparent pixels are laid over white; 16-bit and float images are scaled
+    to 8 bits by their range; palette, CMYK and other modes are converted.
+    """
+    img = ImageOps.exif_transpose(img)
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        img.mode == "P" and "transparency" in img.info
+    ):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if img.mode.startswith("I") or img.mode == "F":
+        return _array_to_pil(np.asarray(img))
+    return img.convert("RGB")
+
+
+def _array_to_pil(array: np.ndarray) -> Image.Image:
+    """A 2-D or (H, W, 3|4) array of any numeric dtype as an RGB PIL image."""
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
+        raise NSTError(
+            f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}"
+        )
+    if arr.dtype == np.uint8:
+        scaled = arr.astype(np.float32) / 255.0
+    elif np.issubdtype(arr.dtype, np.integer):
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        scaled = arr.astype(np.float32) / top
+    elif np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool:
+        scaled = arr.astype(np.float32)
+        top = float(np.nanmax(scaled)) if scaled.size else 1.0
+        if top > 1.0:  # not a [0, 1] image: scale 8- or 16-bit style values
+            scaled = scaled / (255.0 if top <= 255.0 else 65535.0 if top <= 65535.0 else top)
+        scaled = np.nan_to_num(scaled)
+    else:
+        raise NSTError(f"cannot make an image from an array of dtype {arr.dtype}")
+    scaled = np.clip(scaled, 0.0, 1.0)
+    if scaled.ndim == 2:
+        scaled = np.repeat(scaled[..., None], 3, axis=-1)
+    elif scaled.shape[-1] == 4:  # lay transparent pixels over white
+        alpha = scaled[..., 3:]
+        scaled = scaled[..., :3] * alpha + (1.0 - alpha)
+    return Image.fromarray(np.round(scaled * 255.0).astype(np.uint8), mode="RGB")
+
+
+def _tensor_as_image(tensor: torch.Tensor) -> torch.Tensor:
+    if tensor.ndim == 3:
+        tensor = tensor.unsqueeze(0)
+    if tensor.ndim != 4 or tensor.shape[:2] != (1, 3):
+        raise NSTError(
+            f"an image tensor must have shape (3, H, W) or (1, 3, H, W), not {tuple(tensor.shape)}"
+        )
+    return tensor.detach().float().clamp(0.0, 1.0)
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """An RGB PIL image as a (1, 3, H, W) float tensor in [0, 1]."""
+    arr = np.asarray(pil_to_rgb(img), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """A (1, 3, H, W) or (3, H, W) tensor in [0, 1] as an RGB PIL image."""
+    image = _tensor_as_image(image)[0]
+    arr = (image.permute(1, 2, 0).cpu().numpy() * 255.0).round().astype(np.uint8)
+    return Image.fromarray(arr, mode="RGB")
+
+
+def resize(image: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """Resize a (1, 3, H, W) tensor.
+
+    An ``int`` is the new longest side (aspect ratio kept); a pair is (H, W).
+    Downscaling is antialiased so that fine strokes do not alias.
+    """
+    height, width = image.shape[-2:]
+    if isinstance(size, int):
+        if size < 8:
+            raise NSTError(f"size must be at least 8 pixels, not {size}")
+        scale = size / max(height, width)
+        new = (max(1, round(height * scale)), max(1, round(width * scale)))
+    else:
+        new = (int(size[0]), int(size[1]))
+    if new == (height, width):
+        return image
+    out = F.interpolate(image, size=new, mode="bilinear", align_corners=False, antialias=True)
+    return out.clamp(0.0, 1.0)
+
+
+def save_image(
+    image: torch.Tensor,
+    path: str | os.PathLike,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Save ``image`` as a PNG, atomically, with ``metadata`` as PNG text.
+
+    The file is written to a temporary name in the same folder and renamed, so
+    an interrupted save never leaves half a picture behind. Metadata values that
+    are not strings are stored as JSON; read them back with :func:`read_metadata`.
+    """
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".png":
+        raise NSTError(f"results are saved as PNG: name the file *.png, not {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = PngImagePlugin.PngInfo()
+    for key, value in (metadata or {}).items():
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        info.add_itxt(str(key), text)
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG", pnginfo=info)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The PNG text saved by :func:`save_image`, JSON values decoded."""
+    with Image.open(path) as img:
+        text = dict(getattr(img, "text", {}))
+    out: dict[str, Any] = {}
+    for key, value in text.items():
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

@@ -1,0 +1,326 @@
+"""Built-in sample images that work offline, and the paper's paintings on demand.
+
+Offline samples (always available):
+
+* ``hopper``: the portrait of Grace Hopper that ships with matplotlib
+  (a U.S. Navy photograph, public domain).
+* ``town``: a riverside town painted by this module with shapes (a stand-in for
+  the paper's Neckarfront photograph; free to use, part of this project).
+* ``swirls``, ``mosaic``, ``waves``: paintings made by this module from noise
+  (brush strokes that follow a swirling flow, stained-glass tiles, banded waves);
+  part of this project and under its licence.
+
+Downloaded on first use into a user cache (public domain, from Wikimedia Commons):
+``starry_night`` (van Gogh), ``the_scream`` (Munch), ``shipwreck`` (Turner) and
+``composition_vii`` (Kandinsky), the styles of Gatys et al. 2016, Fig. 3. Without
+a network each falls back, with a warning, to the offline painting most like it.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+from .errors import NSTError
+from .images import open_rgb, resize, to_tensor
+
+__all__ = [
+    "PAINTINGS",
+    "cache_dir",
+    "download",
+    "is_sample",
+    "load_sample",
+    "sample_names",
+]
+
+_USER_AGENT = "nst-course/0.1 (teaching package for neural style transfer)"
+_BASE_SIZE = 512  # procedural samples are painted at this longest side, then resized
+
+
+@dataclass(frozen=True)
+class Painting:
+    """A public-domain painting that can be downloaded on demand."""
+
+    title: str
+    artist: str
+    year: str
+    commons_file: str  # file name on Wikimedia Commons
+    offline_stand_in: str  # built-in sample used when there is no network
+
+    @property
+    def url(self) -> str:
+        name = urllib.parse.quote(self.commons_file)
+        return f"https://commons.wikimedia.org/wiki/Special:FilePath/{name}?width=1024"
+
+    @property
+    def credit(self) -> str:
+        return f"{self.title} ({self.year}), {self.artist}; public domain, via Wikimedia Commons"
+
+
+PAINTINGS: dict[str, Painting] = {
+    "starry_night": Painting(
+        "The Starry Night",
+        "Vincent van Gogh",
+        "1889",
+        "Van_Gogh_-_Starry_Night_-_Google_Art_Project.jpg",
+        "swirls",
+    ),
+    "the_scream": Painting("The Scream", "Edvard Munch", "1893", "The_Scream.jpg", "waves"),
+    "shipwreck": Painting(
+        "The Shipwreck of the Minotaur", "J. M. W. Turner", "c. 1810", "Shipwreck_turner.jpg", "waves"
+    ),
+    "composition_vii": Painting(
+        "Composition VII",
+        "Wassily Kandinsky",
+        "1913",
+        "Vassily_Kandinsky,_1913_-_Composition_7.jpg",
+        "mosaic",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``$NST_COURSE_CACHE``, else ``~/.cache/nst-course``."""
+    if os.environ.get("NST_COURSE_CACHE"):
+        return Path(os.environ["NST_COURSE_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nst-course"
+
+
+# --------------------------------------------------------------------------- offline
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
+    """Smooth noise in [0, 1]: a coarse random grid upsampled bicubically."""
+    grid = rng.random((cells, cells)).astype(np.float32)
+    img = Image.fromarray(grid, mode="F").resize(shape[::-1], Image.Resampling.BICUBIC)
+    out = np.asarray(img)
+    return (out - out.min()) / max(float(np.ptp(out)), 1e-6)
+
+
+def _streaks(
+    rng: np.random.Generator, vx: np.ndarray, vy: np.ndarray, length: int, grain: int = 3
+) -> np.ndarray:
+    """Line-integral convolution: white noise smeared along the flow (vx, vy).
+
+    This is what makes the procedural paintings look brushed: every pixel
+    averages the noise met by a short walk along the flow, forwards and back.
+    """
+    h, w = vx.shape
+    coarse = rng.random((h // grain + 1, w // grain + 1)).astype(np.float32)
+    noise = np.repeat(np.repeat(coarse, grain, axis=0), grain, axis=1)[:h, :w]  # strokes `grain` px wide
+    norm = np.hypot(vx, vy) + 1e-6
+    ux, uy = vx / norm, vy / norm
+    total = noise.copy()
+    for direction in (1.0, -1.0):
+        y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+        for _ in range(length):
+            iy = np.clip(y.round().astype(int), 0, h - 1)
+            ix = np.clip(x.round().astype(int), 0, w - 1)
+            x = x + direction * ux[iy, ix]
+            y = y + direction * uy[iy, ix]
+            total += noise[np.clip(y.round().astype(int), 0, h - 1), np.clip(x.round().astype(int), 0, w - 1)]
+    total /= 2 * length + 1
+    return (total - total.min()) / max(float(np.ptp(total)), 1e-6)
+
+
+def _palette(values: np.ndarray, colours: list[tuple[int, int, int]]) -> np.ndarray:
+    """Map values in [0, 1] through a piecewise-linear colour ramp to (H, W, 3) floats."""
+    stops = np.linspace(0.0, 1.0, len(colours))
+    table = np.asarray(colours, dtype=np.float32) / 255.0
+    return np.stack([np.interp(values, stops, table[:, c]) for c in range(3)], axis=-1)
+
+
+def _paint_swirls(rng: np.random.Generator) -> np.ndarray:
+    h, w = 384, _BASE_SIZE
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    vx = np.zeros((h, w), np.float32)
+    vy = np.zeros((h, w), np.float32)
+    for _ in range(7):  # a few vortices make the flow swirl
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        strength = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.5)
+        dx, dy = x - cx, y - cy
+        falloff = np.exp(-(dx**2 + dy**2) / (2 * rng.uniform(40, 110) ** 2))
+        vx += -dy * falloff * strength
+        vy += dx * falloff * strength
+    vx += 30.0 * (_smooth_noise(rng, (h, w), 4) - 0.3)  # a drift to the right, like wind
+    strokes = _streaks(rng, vx, vy, length=20)
+    tone = 0.65 * _smooth_noise(rng, (h, w), 5) + 0.35 * strokes
+    colours = [(12, 24, 70), (30, 70, 150), (90, 140, 200), (200, 210, 160), (250, 215, 70)]
+    return _palette(tone, colours) * (0.75 + 0.25 * strokes[..., None])
+
+
+def _paint_waves(rng: np.random.Generator) -> np.ndarray:
+    h, w = _BASE_SIZE, 400
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    warp = 40.0 * _smooth_noise(rng, (h, w), 5)
+    phase = (y + warp + 12.0 * np.sin(x / 45.0)) / 28.0
+    bands = 0.5 + 0.5 * np.sin(phase)
+    # the flow runs along the bands: perpendicular to the gradient of the phase
+    gy, gx = np.gradient(phase)
+    strokes = _streaks(rng, -gy, gx, length=16)
+    tone = np.clip(0.8 * bands + 0.35 * (strokes - 0.5), 0, 1)
+    colours = [(40, 30, 60), (60, 90, 140), (210, 120, 50), (240, 170, 60), (250, 220, 150)]
+    sky = _palette(tone, colours)
+    sea = _palette(tone, [(20, 30, 50), (50, 80, 110), (90, 120, 140), (160, 170, 150)])
+    blend = np.clip((y - 0.55 * h) / 40.0, 0, 1)[..., None]  # warm sky above, cold sea below
+    return sky * (1 - blend) + sea * blend
+
+
+def _paint_mosaic(rng: np.random.Generator) -> np.ndarray:
+    h, w = 400, _BASE_SIZE
+    seeds = rng.uniform([0, 0], [h, w], size=(140, 2)).astype(np.float32)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    points = np.stack([y.ravel(), x.ravel()], axis=1)
+    nearest = np.full(points.shape[0], np.inf, np.float32)
+    second = np.full(points.shape[0], np.inf, np.float32)
+    label = np.zeros(points.shape[0], np.int64)
+    for i, seed in enumerate(seeds):  # one pass per tile keeps memory small
+        d = np.hypot(points[:, 0] - seed[0], points[:, 1] - seed[1])
+        closer = d < nearest
+        second = np.where(closer, nearest, np.minimum(second, d))
+        label = np.where(closer, i, label)
+        nearest = np.where(closer, d, nearest)
+    colours = np.asarray(
+        [(200, 40, 40), (240, 190, 40), (40, 90, 180), (30, 150, 110), (235, 235, 220), (120, 50, 140)],
+        np.float32,
+    ) / 255.0
+    tile = colours[rng.integers(0, len(colours), len(seeds))][label]
+    tile *= rng.uniform(0.75, 1.05, (len(seeds), 1)).astype(np.float32)[label]
+    edge = ((second - nearest) < 2.5).astype(np.float32)[:, None]
+    out = tile * (1 - edge) + 0.08 * edge
+    return np.clip(out.reshape(h, w, 3), 0, 1)
+
+
+def _paint_town(rng: np.random.Generator) -> np.ndarray:
+    w, h = _BASE_SIZE, 352
+    img = Image.new("RGB", (w, h))
+    draw = ImageDraw.Draw(img)
+    for row in range(h):  # sky: a vertical gradient
+        t = row / h
+        draw.line([(0, row), (w, row)], fill=(int(120 + 90 * t), int(170 + 60 * t), int(230 - 10 * t)))
+    hill = [(0, 150)] + [(x, int(135 + 25 * np.sin(x / 70.0))) for x in range(0, w + 1, 16)] + [(w, 150)]
+    draw.polygon(hill + [(w, 230), (0, 230)], fill=(70, 110, 60))
+    x = 10
+    while x < w - 20:  # a row of houses along the river
+        width = int(rng.integers(34, 62))
+        top = int(rng.integers(120, 165))
+        wall = tuple(int(c) for c in rng.choice([(235, 220, 190), (220, 180, 150), (245, 240, 225), (200, 150, 120)]))
+        draw.rectangle([x, top, x + width, 232], fill=wall, outline=(60, 50, 40))
+        draw.polygon([(x - 4, top), (x + width // 2, top - int(rng.integers(18, 36))), (x + width + 4, top)],
+                     fill=(150, 60, 40), outline=(60, 30, 20))
+        for wy in range(top + 10, 222, 22):
+            for wx in range(x + 7, x + width - 8, 14):
+                draw.rectangle([wx, wy, wx + 6, wy + 10], fill=(50, 60, 80))
+        x += width + int(rng.integers(2, 8))
+    river = np.asarray(img, dtype=np.float32)[232 - (h - 232) : 232][::-1] / 255.0
+    out = np.asarray(img, dtype=np.float32) / 255.0
+    ripple = 0.85 + 0.1 * _smooth_noise(rng, (h - 232, w), 24)[..., None]
+    out[232:] = river * ripple * np.asarray([0.75, 0.85, 0.95], np.float32)
+    blurred = Image.fromarray((out * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
+    return np.asarray(blurred, dtype=np.float32) / 255.0
+
+
+_PROCEDURAL: dict[str, tuple[Callable[[np.random.Generator], np.ndarray], int]] = {
+    "swirls": (_paint_swirls, 1),
+    "waves": (_paint_waves, 2),
+    "mosaic": (_paint_mosaic, 3),
+    "town": (_paint_town, 4),
+}
+
+
+def sample_names() -> list[str]:
+    """All names :func:`load_sample` (and :func:`nst_course.load_image`) accept."""
+    return ["hopper", *_PROCEDURAL, *PAINTINGS]
+
+
+def is_sample(name: str) -> bool:
+    return name in sample_names()
+
+
+def load_sample(name: str, *, size: int | None = None) -> torch.Tensor:
+    """A built-in sample as a (1, 3, H, W) tensor in [0, 1].
+
+    Procedural samples are the same on every machine (fixed seeds). A painting
+    is downloaded once; offline, its stand-in is used and a warning says so.
+    """
+    if name == "hopper":
+        import matplotlib.cbook
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
+            image = to_tensor(Image.open(fh).convert("RGB"))
+    elif name in _PROCEDURAL:
+        paint, seed = _PROCEDURAL[name]
+        array = paint(np.random.default_rng(seed)).astype(np.float32)
+        image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)
+    elif name in PAINTINGS:
+        painting = PAINTINGS[name]
+        try:
+            path = download(painting.url, filename=f"{name}.jpg")
+        except NSTError as exc:
+            warnings.warn(
+                f"{painting.title} is not available ({exc}); using the built-in "
+                f"'{painting.offline_stand_in}' painting instead",
+                stacklevel=2,
+            )
+            return load_sample(painting.offline_stand_in, size=size)
+        image = to_tensor(open_rgb(path))
+    else:
+        raise NSTError(f"no built-in sample {name!r}; choose one of: {', '.join(sample_names())}")
+    return resize(image.clamp(0, 1), size) if size is not None else image.clamp(0, 1)
+
+
+def download(
+    url: str,
+    *,
+    filename: str | None = None,
+    timeout: float = 20.0,
+    max_bytes: int = 30_000_000,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` into :func:`cache_dir` once and return the local path.
+
+    Shows a progress bar, gives up after ``timeout`` seconds without data and
+    refuses files larger than ``max_bytes``. Raises :class:`NSTError` with a
+    one-line reason when offline or when the server fails.
+    """
+    from tqdm.auto import tqdm
+
+    name = filename or Path(urllib.parse.urlparse(url).path).name or "download"
+    target = cache_dir() / "images" / name
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    partial = target.with_name(target.name + ".part")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            if total and total > max_bytes:
+                raise NSTError(f"{url} is {total:,} bytes, more than the limit of {max_bytes:,}")
+            done = 0
+            with open(partial, "wb") as fh, tqdm(
+                total=total, unit="B", unit_scale=True, desc=name, disable=not progress, leave=False
+            ) as bar:
+                while chunk := response.read(1 << 16):
+                    done += len(chunk)
+                    if done > max_bytes:
+                        raise NSTError(f"{url} is larger than the limit of {max_bytes:,} bytes")
+                    fh.write(chunk)
+                    bar.update(len(chunk))
+        open_rgb(partial)  # refuse to cache something that is not an image
+        os.replace(partial, target)
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise NSTError(f"could not download {url} (no network? {reason})") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,341 @@
+"""VGG-19 with the paper's layer names, and where its weights come from.
+
+Learners write ``"conv4_2"``, never ``features[21]``: :data:`LAYER_NAMES` maps the
+paper's names (conv1_1 ... conv5_4, relu1_1 ... relu5_4, pool1 ... pool5) onto
+torchvision's ``vgg19().features``, in order. Introduced in lesson 00.
+
+Weights (``weights=`` argument, else the ``NST_COURSE_WEIGHTS`` environment
+variable, else ``"auto"``):
+
+* ``"imagenet"``: torchvision's ``VGG19_Weights.IMAGENET1K_V1``, the trained
+  network of the paper, downloaded once (548 MB) into torch's cache.
+* a path: a state dict saved with ``torch.save``; either a whole torchvision
+  VGG-19 or only its ``features`` (for example a file written by
+  ``nst-course weights export``). Loaded with ``weights_only=True``.
+* ``"random"``: an untrained network, He-initialised from a seeded generator.
+  Random networks still make recognisable textures and transfers when each
+  layer's loss is normalised (He, Wang & Hopcroft 2016), which is what lets the
+  lessons run offline; they are not the paper's network and are always named so.
+* ``"auto"``: ImageNet if cached or downloadable, otherwise random with a warning
+  that says how to get the real weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .devices import get_device
+from .errors import NSTError
+
+__all__ = [
+    "CONTENT_LAYER",
+    "LAYER_NAMES",
+    "STYLE_LAYERS",
+    "VGG19",
+    "WEIGHTS_ENV",
+    "WeightsInfo",
+    "describe_layers",
+    "export_weights",
+    "imagenet_cache_path",
+    "load_vgg19",
+]
+
+WEIGHTS_ENV = "NST_COURSE_WEIGHTS"
+_BLOCKS = (2, 2, 4, 4, 4)  # convolutions per block in VGG-19
+_CHANNELS = (64, 128, 256, 512, 512)
+
+#: The paper's choice for content (Gatys et al. 2016, Sec. 3).
+CONTENT_LAYER = "conv4_2"
+#: The paper's style layers, each weighted 1/5 (Gatys et al. 2016, Sec. 3).
+STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+
+def _names() -> tuple[str, ...]:
+    names: list[str] = []
+    for block, depth in enumerate(_BLOCKS, start=1):
+        for i in range(1, depth + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return tuple(names)
+
+
+#: Every layer of VGG-19's convolutional part, in order, by its paper name;
+#: position i is ``torchvision.models.vgg19().features[i]``.
+LAYER_NAMES: tuple[str, ...] = _names()
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Which weights a network carries; printed and saved with every result."""
+
+    kind: str  # "imagenet", "file" or "random"
+    description: str
+    pretrained: bool
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class VGG19(nn.Module):
+    """VGG-19's convolutional layers, named as in the paper, frozen, in eval mode.
+
+    ``net(image, ["conv4_2", "conv1_1"])`` returns ``{"conv4_2": ..., "conv1_1": ...}``
+    for a (B, 3, H, W) image in [0, 1]; the ImageNet normalisation happens inside,
+    and the network only runs up to the deepest requested layer.
+    """
+
+    def __init__(
+        self,
+        features: nn.Sequential,
+        *,
+        weights: WeightsInfo,
+        pooling: str = "avg",
+        mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
+        std: tuple[float, float, float] = (0.229, 0.224, 0.225),
+    ) -> None:
+        super().__init__()
+        if pooling not in ("avg", "max"):
+            raise NSTError(f"pooling must be 'avg' or 'max', not {pooling!r}")
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        for name, module in zip(LAYER_NAMES, features, strict=True):
+            if isinstance(module, nn.ReLU):
+                module = nn.ReLU(inplace=False)  # an in-place ReLU would overwrite a returned conv output
+            elif isinstance(module, nn.MaxPool2d):
+                module = nn.AvgPool2d(2, 2) if pooling == "avg" else nn.MaxPool2d(2, 2)
+            layers[name] = module
+        self.layers = nn.Sequential(layers)
+        self.weights = weights
+        self.pooling = pooling
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        wanted = check_layers(layers)
+        deepest = max(LAYER_NAMES.index(name) for name in wanted)
+        x = (image - self.mean.to(image.dtype)) / self.std.to(image.dtype)
+        out: dict[str, torch.Tensor] = {}
+        for name, module in list(self.layers.named_children())[: deepest + 1]:
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+    def extra_repr(self) -> str:
+        return f"weights={self.weights}, pooling={self.pooling!r}"
+
+
+def check_layers(layers: Iterable[str]) -> list[str]:
+    """``layers`` as a list, or an :class:`NSTError` that lists the valid names."""
+    if isinstance(layers, str):
+        layers = [layers]
+    layers = list(layers)
+    if not layers:
+        raise NSTError("no layers given: name at least one, e.g. conv4_2")
+    unknown = [name for name in layers if name not in LAYER_NAMES]
+    if unknown:
+        raise NSTError(f"unknown layer {', '.join(map(repr, unknown))}; valid names: {', '.join(LAYER_NAMES)}")
+    return layers
+
+
+def _imagenet_weights():
+    from torchvision.models import VGG19_Weights
+
+    return VGG19_Weights.IMAGENET1K_V1
+
+
+def _imagenet_normalisation() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    transform = _imagenet_weights().transforms()
+    return tuple(transform.mean), tuple(transform.std)
+
+
+def imagenet_cache_path() -> Path:
+    """Where torch keeps the ImageNet VGG-19 file once downloaded."""
+    url = _imagenet_weights().url
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def _empty_features() -> nn.Sequential:
+    from torchvision.models import vgg19
+
+    with torch.device("meta"):  # the architecture only; no memory, no random init
+        return vgg19(weights=None).features
+
+
+def _random_features(seed: int) -> nn.Sequential:
+    features = _empty_features().to_empty(device="cpu")
+    generator = torch.Generator().manual_seed(seed)
+    for module in features:
+        if isinstance(module, nn.Conv2d):
+            # fan_in keeps every layer's activations on the same scale
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu", generator=generator)
+            nn.init.zeros_(module.bias)
+    return features
+
+
+def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.Sequential:
+    if "state_dict" in state and isinstance(state["state_dict"], Mapping):
+        state = state["state_dict"]
+    feats = {}
+    for key, value in state.items():
+        if key.startswith("classifier."):
+            continue
+        feats[key.removeprefix("features.")] = value
+    features = _empty_features().to_empty(device="cpu")
+    expected = set(features.state_dict())
+    if set(feats) != expected:
+        missing = sorted(expected - set(feats))[:3]
+        raise NSTError(
+            f"{source} is not a VGG-19 state dict (missing e.g. {missing}); "
+            "use torchvision's vgg19 weights or a file from `nst-course weights export`"
+        )
+    try:
+        features.load_state_dict({k: v.float() for k, v in feats.items()})
+    except RuntimeError as exc:
+        raise NSTError(f"{source} does not fit VGG-19: {str(exc).splitlines()[0]}") from None
+    return features
+
+
+def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
+    if not path.is_file():
+        raise NSTError(f"weights file {path} does not exist; give 'imagenet', 'random', 'auto' or a file path")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NSTError(f"cannot read weights file {path}: {first}") from None
+    if not isinstance(state, Mapping):
+        raise NSTError(f"{path} holds a {type(state).__name__}, not a state dict")
+    features = _features_from_state(state, str(path))
+    origin = state.get("source") if isinstance(state.get("source"), str) else None
+    pretrained = bool(state.get("pretrained", True))
+    detail = f", exported from: {origin}" if origin else ""
+    return features, WeightsInfo("file", f"file {path.name} (sha256 {digest}{detail})", pretrained)
+
+
+def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
+    try:
+        return _imagenet_weights().get_state_dict(progress=progress, check_hash=True)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise NSTError(
+            f"could not download the ImageNet VGG-19 weights into {imagenet_cache_path().parent} ({reason}); "
+            "copy a file from `nst-course weights export` and use --weights PATH, or --weights random"
+        ) from None
+
+
+def _network_reachable(url: str, timeout: float = 5.0) -> bool:
+    try:
+        request = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=timeout):
+            return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def load_vgg19(
+    weights: str | os.PathLike | None = None,
+    *,
+    pooling: str = "avg",
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> VGG19:
+    """The VGG-19 feature network with the chosen weights, frozen, on ``device``.
+
+    ``weights`` is "imagenet", "random", "auto" or a file path (see the module
+    docstring); ``None`` reads ``$NST_COURSE_WEIGHTS`` and falls back to "auto".
+    ``seed`` only matters for random weights. The choice is printed in
+    ``net.weights`` and recorded in every saved result.
+    """
+    spec = os.fspath(weights) if weights is not None else os.environ.get(WEIGHTS_ENV) or "auto"
+    mean, std = _imagenet_normalisation()
+    if spec == "auto":
+        if imagenet_cache_path().is_file() or _network_reachable(_imagenet_weights().url):
+            spec = "imagenet"
+        else:
+            warnings.warn(
+                "the ImageNet VGG-19 weights are not cached and cannot be downloaded, so this network "
+                "is UNTRAINED (random weights): results will differ from the paper. Get the real "
+                "weights with `nst-course weights download` on a machine with a network, or copy a "
+                "file from `nst-course weights export` and set NST_COURSE_WEIGHTS=/path/to/file.",
+                stacklevel=2,
+            )
+            spec = "random"
+    if spec == "imagenet":
+        features = _features_from_state(_download_imagenet(progress), "the ImageNet weights")
+        info = WeightsInfo("imagenet", "imagenet (torchvision VGG19_Weights.IMAGENET1K_V1)", True)
+    elif spec == "random":
+        features = _random_features(seed)
+        info = WeightsInfo("random", f"random (untrained, seed {seed})", False)
+    elif spec in ("", "none"):
+        raise NSTError("weights must be 'auto', 'imagenet', 'random' or a file path")
+    else:
+        features, info = _load_file(Path(spec).expanduser())
+    net = VGG19(features, weights=info, pooling=pooling, mean=mean, std=std)
+    return net.to(get_device(device))
+
+
+def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) -> Path:
+    """Write ``net``'s weights as a compact features-only file (float16 by default).
+
+    A teacher runs this once on a machine with the ImageNet weights and copies
+    the file (about 40 MB) to machines without a network.
+    """
+    path = Path(path).expanduser()
+    state = {
+        f"{LAYER_NAMES.index(name)}.{param}": tensor.detach().cpu().to(torch.float16 if half else torch.float32)
+        for key, tensor in net.layers.state_dict().items()
+        for name, param in [key.split(".")]
+    }
+    payload = {
+        "format": "nst-course vgg19 features 1",
+        "source": str(net.weights),
+        "pretrained": net.weights.pretrained,
+        "state_dict": state,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object]]:
+    """One row per layer: name, type, channels, output height and width, receptive field.
+
+    The receptive field is how many input pixels across one output value can see.
+
+    >>> describe_layers((64, 64))[4]
+    {'layer': 'pool1', 'type': 'pool', 'channels': 64, 'height': 32, 'width': 32, 'receptive_field': 6}
+    """
+    height, width = size
+    rows: list[dict[str, object]] = []
+    field, jump, channels = 1, 1, 3
+    for name in LAYER_NAMES:
+        kind = name.rstrip("0123456789_")
+        block = int(name[len(kind)])
+        if kind == "conv":
+            channels = _CHANNELS[block - 1]
+            field += 2 * jump
+        elif kind == "pool":
+            field += jump
+            jump *= 2
+            height, width = height // 2, width // 2
+        rows.append(
+            {"layer": name, "type": kind, "channels": channels, "height": height, "width": width, "receptive_field": field}
+        )
+    return rows

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,8 +24,8 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 from .errors import NSTError
 
 __all__ = [
-    "ImageSource",
     "MAX_PIXELS",
+    "ImageSource",
     "load_image",
     "pil_to_rgb",
     "read_metadata",
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Anything :func:`load_image` accepts.
-ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, torch.Tensor]
+ImageSource = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 #: Images with more pixels than this are refused before they are decoded
 #: (a "decompression bomb" guard: a tiny file can claim a gigantic size).
@@ -82,8 +82,7 @@ def load_image(
         image = to_tensor(open_rgb(path, max_pixels=max_pixels))
     else:
         raise NSTError(
-            f"cannot make an image from a {type(source).__name__}: give a path, "
-            "a PIL image, a NumPy array or a tensor"
+            f"cannot make an image from a {type(source).__name__}: give a path, a PIL image, a NumPy array or a tensor"
         )
     return resize(image, size) if size is not None else image
 
@@ -120,9 +119,7 @@ def pil_to_rgb(img: Image.Image) -> Image.Image:
     img = ImageOps.exif_transpose(img)
     if img.mode == "RGB":
         return img
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        img.mode == "P" and "transparency" in img.info
-    ):
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
@@ -137,9 +134,7 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
-        raise NSTError(
-            f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}"
-        )
+        raise NSTError(f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}")
     if arr.dtype == np.uint8:
         scaled = arr.astype(np.float32) / 255.0
     elif np.issubdtype(arr.dtype, np.integer):
@@ -166,9 +161,7 @@ def _tensor_as_image(tensor: torch.Tensor) -> torch.Tensor:
     if tensor.ndim == 3:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 4 or tensor.shape[:2] != (1, 3):
-        raise NSTError(
-            f"an image tensor must have shape (3, H, W) or (1, 3, H, W), not {tuple(tensor.shape)}"
-        )
+        raise NSTError(f"an image tensor must have shape (3, H, W) or (1, 3, H, W), not {tuple(tensor.shape)}")
     return tensor.detach().float().clamp(0.0, 1.0)
 
 

@@ -83,7 +83,9 @@ def gram_matrix(features: torch.Tensor, *, normalize: bool = True) -> torch.Tens
     return gram / (h * w) if normalize else gram
 
 
-def layer_style_loss(features: torch.Tensor, target_gram: torch.Tensor, *, normalization: str = "relative") -> torch.Tensor:
+def layer_style_loss(
+    features: torch.Tensor, target_gram: torch.Tensor, *, normalization: str = "relative"
+) -> torch.Tensor:
     """One layer's style loss E_l: (B, C, H, W) features vs a (B, C, C) target Gram -> ().
 
     ``target_gram`` is ``gram_matrix(style_features)`` (normalised by positions).

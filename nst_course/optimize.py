@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 
-from .devices import get_device
 from .errors import NSTError
 from .images import ImageSource, load_image, resize, save_image
 from .losses import NORMALIZATIONS, content_loss, gram_matrix, layer_style_loss, tv_loss
@@ -107,7 +106,8 @@ class Settings:
             problems.append(f"learning_rate must be > 0, not {self.learning_rate!r}")
         if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):
             problems.append(
-                f"style_layer_weights has {len(self.style_layer_weights)} values for {len(self.style_layers)} style layers"
+                f"style_layer_weights has {len(self.style_layer_weights)} values "
+                f"for {len(self.style_layers)} style layers"
             )
         if any(not (16 <= s <= 4096) for s in self.scales):
             problems.append(f"every scale must be 16 to 4096 pixels, not {self.scales!r}")
@@ -196,10 +196,18 @@ class Result:
             "nst-course:settings": self.settings,
             "nst-course:weights": self.weights,
             "nst-course:seed": self.settings.get("seed"),
-            "nst-course:result": {"stopped": self.stopped, "best_step": self.best_step, "steps_done": self.steps_done,
-                                  "final_loss": min(self.history["total"]) if self.history.get("total") else None},
-            "nst-course:versions": {"nst-course": __version__, "torch": torch.__version__,
-                                    "torchvision": torchvision.__version__, "pillow": PIL.__version__},
+            "nst-course:result": {
+                "stopped": self.stopped,
+                "best_step": self.best_step,
+                "steps_done": self.steps_done,
+                "final_loss": min(self.history["total"]) if self.history.get("total") else None,
+            },
+            "nst-course:versions": {
+                "nst-course": __version__,
+                "torch": torch.__version__,
+                "torchvision": torchvision.__version__,
+                "pillow": PIL.__version__,
+            },
         }
 
     def save(self, path: str) -> Any:
@@ -365,10 +373,21 @@ def run(
             start = torch.rand((1, 3, *shape), generator=generator)
         label = f"{size}px" if len(scales) > 1 else "optimising"
         step_offset = sum(steps_per_scale[:index])
-        stage_callback = (lambda k, losses, img: callback(k + step_offset, losses, img)) if callback else None
+        stage_callback = (
+            (lambda k, losses, img, offset=step_offset: callback(k + offset, losses, img)) if callback else None
+        )
         try:
-            result = optimize(net, objective, start, steps=steps, optimizer=settings.optimizer,
-                              learning_rate=settings.lr, callback=stage_callback, progress=progress, description=label)
+            result = optimize(
+                net,
+                objective,
+                start,
+                steps=steps,
+                optimizer=settings.optimizer,
+                learning_rate=settings.lr,
+                callback=stage_callback,
+                progress=progress,
+                description=label,
+            )
         except OptimizationError as exc:
             _finish(exc.result, history, settings, net, started, step_offset)
             raise
@@ -380,8 +399,9 @@ def run(
     return result
 
 
-def _finish(result: Result, history: dict[str, list[float]], settings: Settings, net: VGG19,
-            started: float, step_offset: int) -> None:
+def _finish(
+    result: Result, history: dict[str, list[float]], settings: Settings, net: VGG19, started: float, step_offset: int
+) -> None:
     for name, values in result.history.items():
         history.setdefault(name, []).extend(values)
     result.history = history
@@ -464,5 +484,6 @@ def transfer(
     ``style_weight``); the style image is resized to the same longest side.
     """
     cfg = _settings(settings, overrides)
-    return run(content=content, style=style, settings=cfg, net=net, init_image=init_image,
-               callback=callback, progress=progress)
+    return run(
+        content=content, style=style, settings=cfg, net=net, init_image=init_image, callback=callback, progress=progress
+    )

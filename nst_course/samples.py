@@ -23,9 +23,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -106,9 +106,7 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) 
     return (out - out.min()) / max(float(np.ptp(out)), 1e-6)
 
 
-def _streaks(
-    rng: np.random.Generator, vx: np.ndarray, vy: np.ndarray, length: int, grain: int = 3
-) -> np.ndarray:
+def _streaks(rng: np.random.Generator, vx: np.ndarray, vy: np.ndarray, length: int, grain: int = 3) -> np.ndarray:
     """Line-integral convolution: white noise smeared along the flow (vx, vy).
 
     This is what makes the procedural paintings look brushed: every pixel
@@ -189,10 +187,13 @@ def _paint_mosaic(rng: np.random.Generator) -> np.ndarray:
         second = np.where(closer, nearest, np.minimum(second, d))
         label = np.where(closer, i, label)
         nearest = np.where(closer, d, nearest)
-    colours = np.asarray(
-        [(200, 40, 40), (240, 190, 40), (40, 90, 180), (30, 150, 110), (235, 235, 220), (120, 50, 140)],
-        np.float32,
-    ) / 255.0
+    colours = (
+        np.asarray(
+            [(200, 40, 40), (240, 190, 40), (40, 90, 180), (30, 150, 110), (235, 235, 220), (120, 50, 140)],
+            np.float32,
+        )
+        / 255.0
+    )
     tile = colours[rng.integers(0, len(colours), len(seeds))][label]
     tile *= rng.uniform(0.75, 1.05, (len(seeds), 1)).astype(np.float32)[label]
     edge = ((second - nearest) < 2.5).astype(np.float32)[:, None]
@@ -208,15 +209,18 @@ def _paint_town(rng: np.random.Generator) -> np.ndarray:
         t = row / h
         draw.line([(0, row), (w, row)], fill=(int(120 + 90 * t), int(170 + 60 * t), int(230 - 10 * t)))
     hill = [(0, 150)] + [(x, int(135 + 25 * np.sin(x / 70.0))) for x in range(0, w + 1, 16)] + [(w, 150)]
-    draw.polygon(hill + [(w, 230), (0, 230)], fill=(70, 110, 60))
+    draw.polygon([*hill, (w, 230), (0, 230)], fill=(70, 110, 60))
     x = 10
     while x < w - 20:  # a row of houses along the river
         width = int(rng.integers(34, 62))
         top = int(rng.integers(120, 165))
         wall = tuple(int(c) for c in rng.choice([(235, 220, 190), (220, 180, 150), (245, 240, 225), (200, 150, 120)]))
         draw.rectangle([x, top, x + width, 232], fill=wall, outline=(60, 50, 40))
-        draw.polygon([(x - 4, top), (x + width // 2, top - int(rng.integers(18, 36))), (x + width + 4, top)],
-                     fill=(150, 60, 40), outline=(60, 30, 20))
+        draw.polygon(
+            [(x - 4, top), (x + width // 2, top - int(rng.integers(18, 36))), (x + width + 4, top)],
+            fill=(150, 60, 40),
+            outline=(60, 30, 20),
+        )
         for wy in range(top + 10, 222, 22):
             for wx in range(x + 7, x + width - 8, 14):
                 draw.rectangle([wx, wy, wx + 6, wy + 10], fill=(50, 60, 80))
@@ -307,9 +311,10 @@ def download(
             if total and total > max_bytes:
                 raise NSTError(f"{url} is {total:,} bytes, more than the limit of {max_bytes:,}")
             done = 0
-            with open(partial, "wb") as fh, tqdm(
-                total=total, unit="B", unit_scale=True, desc=name, disable=not progress, leave=False
-            ) as bar:
+            with (
+                open(partial, "wb") as fh,
+                tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress, leave=False) as bar,
+            ):
                 while chunk := response.read(1 << 16):
                     done += len(chunk)
                     if done > max_bytes:

@@ -215,8 +215,10 @@ def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NSTError(f"cannot read weights file {path}: {first}") from None
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        raise NSTError(
+            f"cannot read weights file {path}: not a file saved with torch.save ({type(exc).__name__}: {first})"
+        ) from None
     if not isinstance(state, Mapping):
         raise NSTError(f"{path} holds a {type(state).__name__}, not a state dict")
     features = _features_from_state(state, str(path))
@@ -336,6 +338,13 @@ def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object
             jump *= 2
             height, width = height // 2, width // 2
         rows.append(
-            {"layer": name, "type": kind, "channels": channels, "height": height, "width": width, "receptive_field": field}
+            {
+                "layer": name,
+                "type": kind,
+                "channels": channels,
+                "height": height,
+                "width": width,
+                "receptive_field": field,
+            }
         )
     return rows

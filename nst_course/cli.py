@@ -1,0 +1,275 @@
+"""The ``nst-course`` command line: a thin layer over the package's API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import NSTError
+
+EXAMPLES = """\
+examples:
+  nst-course transfer town swirls -o town-swirls.png
+  nst-course transfer photo.jpg starry_night -o out.png --size 384 --steps 300
+  nst-course reconstruct hopper --layer conv2_2 -o hopper-conv2_2.png
+  nst-course texture mosaic --layers conv1_1,conv2_1,conv3_1 -o texture.png
+  nst-course weights info
+  nst-course weights export vgg19-features.pth     (copy it to offline machines)
+  NST_COURSE_WEIGHTS=vgg19-features.pth nst-course transfer town waves -o out.png
+
+built-in images: {samples} (offline);
+  {paintings} (downloaded once).
+weights: auto (default: imagenet if cached or downloadable, else random with a
+warning), imagenet, random (untrained), or a file path; $NST_COURSE_WEIGHTS sets
+the default for a whole session. Results are PNGs whose metadata records the
+settings, seed, versions and weights.
+"""
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in _csv(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, not {text!r}") from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in _csv(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, not {text!r}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, then exit 2, like every other user error
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
+    from .optimize import Settings
+
+    d = Settings()
+    g = parser.add_argument_group("common options")
+    g.add_argument("-o", "--output", required=True, help="where to save the result (.png)")
+    g.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    g.add_argument("--size", type=int, default=d.size, help=f"longest side of the result in px (default {d.size})")
+    g.add_argument("--steps", type=int, default=steps, help=f"optimiser steps (default {steps})")
+    g.add_argument(
+        "--weights", default=None, help="auto, imagenet, random or a file path (default $NST_COURSE_WEIGHTS or auto)"
+    )
+    g.add_argument("--seed", type=int, default=d.seed, help="seed for the starting noise and random weights")
+    g.add_argument("--init", default=d.init, help="starting image: noise, content or style")
+    g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
+    g.add_argument("--lr", type=float, default=None, help="step size (default 1 for lbfgs, 0.02 for adam)")
+    g.add_argument("--pooling", default=d.pooling, help="avg (the paper's) or max")
+    g.add_argument("--normalization", default=d.normalization, help="relative (default), paper or mean")
+    g.add_argument("--tv-weight", type=float, default=d.tv_weight, help="total-variation weight (default 0)")
+    g.add_argument("--scales", type=_ints, default=(), help="coarse to fine, e.g. 128,256 (steps are shared out)")
+    g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .optimize import Settings
+    from .samples import PAINTINGS, sample_names
+    from .vgg import CONTENT_LAYER, STYLE_LAYERS
+
+    d = Settings()
+    parser = _Parser(
+        prog="nst-course",
+        description="Neural style transfer (Gatys, Ecker & Bethge, CVPR 2016) on VGG-19.",
+        epilog=EXAMPLES.format(
+            samples=", ".join(n for n in sample_names() if n not in PAINTINGS), paintings=", ".join(PAINTINGS)
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nst-course {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "transfer",
+        help="paint CONTENT in the style of STYLE",
+        epilog=EXAMPLES.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("content", help="content image: a path, URL or built-in name")
+    p.add_argument("style", help="style image: a path, URL or built-in name")
+    p.add_argument("--content-layers", type=_csv, default=(CONTENT_LAYER,), help=f"default {CONTENT_LAYER}")
+    p.add_argument("--style-layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
+    p.add_argument("--style-layer-weights", type=_floats, default=None, help="one per style layer (default 1/L each)")
+    p.add_argument("--content-weight", type=float, default=d.content_weight, help="alpha (default 1)")
+    p.add_argument("--style-weight", type=float, default=d.style_weight, help=f"beta (default {d.style_weight:g})")
+    _common(p, steps=d.steps)
+
+    p = sub.add_parser(
+        "reconstruct",
+        help="rebuild IMAGE from one layer's features (lesson 01)",
+        epilog=EXAMPLES.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("image", help="a path, URL or built-in name")
+    p.add_argument("--layer", type=_csv, default=(CONTENT_LAYER,), help=f"layer(s), default {CONTENT_LAYER}")
+    _common(p, steps=d.steps)
+
+    p = sub.add_parser(
+        "texture",
+        help="synthesise STYLE's texture from Gram matrices (lesson 02)",
+        epilog=EXAMPLES.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("style", help="a path, URL or built-in name")
+    p.add_argument("--layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
+    _common(p, steps=d.steps)
+
+    p = sub.add_parser("weights", help="show, download or export the VGG-19 weights")
+    p.add_argument("action", choices=["info", "download", "export"])
+    p.add_argument("path", nargs="?", help="export: the file to write")
+    p.add_argument("--weights", default=None, help="export: which weights to export (default as for runs)")
+    p.add_argument("--float32", action="store_true", help="export: full precision (default float16, ~40 MB)")
+    p.add_argument("--overwrite", action="store_true", help="export: replace the file if it exists")
+
+    sub.add_parser("samples", help="list the built-in images")
+    return parser
+
+
+def _check_output(path: str, overwrite: bool) -> Path:
+    out = Path(path).expanduser()
+    if out.suffix.lower() != ".png":
+        raise NSTError(f"results are saved as PNG: name the output *.png, not {out.name!r}")
+    if out.exists() and not overwrite:
+        raise NSTError(f"{out} exists; choose another name or add --overwrite")
+    if out.is_dir():
+        raise NSTError(f"{out} is a folder; give a file name ending in .png")
+    return out
+
+
+def _settings(args: argparse.Namespace, **extra):
+    from .optimize import Settings
+
+    return Settings(
+        size=args.size,
+        steps=args.steps,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        init=args.init,
+        seed=args.seed,
+        tv_weight=args.tv_weight,
+        normalization=args.normalization,
+        weights=args.weights or os.environ.get("NST_COURSE_WEIGHTS") or "auto",
+        pooling=args.pooling,
+        scales=args.scales,
+        **extra,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .images import load_image
+    from .optimize import OptimizationError, reconstruct, synthesize_texture, transfer
+    from .vgg import load_vgg19
+
+    out = _check_output(args.output, args.overwrite)
+    if args.command == "transfer":
+        settings = _settings(
+            args,
+            content_layers=args.content_layers,
+            style_layers=args.style_layers,
+            style_layer_weights=args.style_layer_weights,
+            content_weight=args.content_weight,
+            style_weight=args.style_weight,
+        )
+    elif args.command == "reconstruct":
+        settings = _settings(args, content_layers=args.layer)
+    else:
+        settings = _settings(args, style_layers=args.layers)
+    # read the images first: a wrong path should fail at once, not after loading VGG-19
+    images = (
+        [load_image(args.content), load_image(args.style)]
+        if args.command == "transfer"
+        else [load_image(args.image if args.command == "reconstruct" else args.style)]
+    )
+    net = load_vgg19(settings.weights, pooling=settings.pooling, device=args.device, seed=settings.seed)
+    print(f"weights: {net.weights}; device: {next(net.parameters()).device}", file=sys.stderr)
+    progress = not args.quiet
+    try:
+        if args.command == "transfer":
+            result = transfer(*images, settings=settings, net=net, progress=progress)
+        elif args.command == "reconstruct":
+            result = reconstruct(images[0], layer=args.layer, settings=settings, net=net, progress=progress)
+        else:
+            result = synthesize_texture(images[0], layers=args.layers, settings=settings, net=net, progress=progress)
+    except OptimizationError as exc:
+        exc.result.save(out)
+        raise NSTError(f"{exc} (saved it to {out})") from None
+    result.save(out)
+    how = {"finished": "", "interrupted": " (interrupted: saved the best image so far)", "stopped": " (stopped early)"}
+    print(
+        f"saved {out}: {result.steps_done} steps in {result.seconds:.1f} s, loss fell "
+        f"{100 * result.loss_drop:.0f}%{how[result.stopped]}"
+    )
+    return 130 if result.stopped == "interrupted" else 0
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from .vgg import WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
+
+    if args.action == "info":
+        cached = imagenet_cache_path()
+        print(f"${WEIGHTS_ENV}: {os.environ.get(WEIGHTS_ENV) or '(not set: auto)'}")
+        print(f"ImageNet VGG-19 cache: {cached} ({'present' if cached.is_file() else 'not downloaded'})")
+        net = load_vgg19(args.weights, progress=False)
+        print(f"in use now: {net.weights}")
+    elif args.action == "download":
+        net = load_vgg19("imagenet")
+        print(f"ready: {net.weights} in {imagenet_cache_path()}")
+    else:
+        if not args.path:
+            raise NSTError("weights export needs a file to write, e.g. nst-course weights export vgg19-features.pth")
+        target = Path(args.path).expanduser()
+        if target.exists() and not args.overwrite:
+            raise NSTError(f"{target} exists; choose another name or add --overwrite")
+        net = load_vgg19(args.weights)
+        if not net.weights.pretrained:
+            warnings.warn(f"exporting {net.weights}: these are NOT trained weights", stacklevel=1)
+        path = export_weights(net, target, half=not args.float32)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) from {net.weights}")
+    return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"nst-course: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        if args.command == "weights":
+            return _weights(args)
+        if args.command == "samples":
+            from .samples import PAINTINGS, sample_names
+
+            for name in sample_names():
+                note = f"  downloads: {PAINTINGS[name].credit}" if name in PAINTINGS else ""
+                print(f"{name}{note}")
+            return 0
+        return _run(args)
+    except NSTError as exc:
+        print(f"nst-course: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nst-course: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -196,6 +196,7 @@ class Explorer:
 
     def __init__(
         self,
+        kind: str,
         title: str,
         controls: dict[str, Any],
         make_plan: Callable[[], Plan],
@@ -266,6 +267,7 @@ class Explorer:
             layout={"max_width": "100%", "overflow": "hidden"},
         )
         self.widget.add_class("nst-explorer")
+        self.widget.add_class(f"nst-explorer-{kind}")
 
     # display: delegate to the box, with a short, deterministic text form
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -386,6 +388,7 @@ class FeatureMapsExplorer:
         self.caption.add_class("nst-caption")
         self.widget = w.VBox([self.layer, self.caption, self.figure], layout={"max_width": "100%"})
         self.widget.add_class("nst-explorer")
+        self.widget.add_class("nst-explorer-feature-maps")
         self.layer.observe(lambda change: self.show(change["new"]), names="value")
         self.show(layer)
 
@@ -508,6 +511,7 @@ def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Setting
     }
     controls["layer"].add_class("nst-layer")
     return Explorer(
+        "reconstruction",
         "Feature reconstruction: which layer keeps what?",
         controls,
         lambda: make_plan(controls),
@@ -566,6 +570,7 @@ def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | Non
     }
     controls["layers"].add_class("nst-layers")
     return Explorer(
+        "texture",
         "Texture synthesis: which layers make the style?",
         controls,
         lambda: make_plan(controls),
@@ -661,6 +666,7 @@ def transfer_explorer(
     controls["style_layers"].add_class("nst-layers")
     controls["style_layers"].description = "style"
     return Explorer(
+        "transfer",
         "Style transfer: content + style",
         controls,
         lambda: make_plan(controls),

@@ -60,6 +60,8 @@ CONV_LAYERS: tuple[str, ...] = tuple(name for name in LAYER_NAMES if name.starts
 STYLE_LAYER_SETS: tuple[tuple[str, ...], ...] = tuple(STYLE_LAYERS[: n + 1] for n in range(len(STYLE_LAYERS)))
 
 PREVIEW_WIDTH = "256px"
+#: Figures keep their own size (not stretched to the cell's width), but never overflow it.
+FIGURE_LAYOUT = {"max_width": "100%", "height": "auto", "align_self": "flex-start"}
 #: Seconds between two preview updates (every step would flood the browser).
 PREVIEW_INTERVAL = 0.2
 
@@ -126,7 +128,8 @@ def _layer_or(value: str, options: Sequence[str], default: str) -> str:
 
 
 def _drop_text(result: Result) -> str:
-    return f"loss fell {result.loss_drop:.0%}"
+    drop = result.loss_drop
+    return f"loss fell {drop:.2%}" if drop >= 0.995 else f"loss fell {drop:.0%}"  # never round up to "100%"
 
 
 def _stopped_text(result: Result, steps: int) -> str:
@@ -236,10 +239,7 @@ class Explorer:
         self.status.add_class("nst-status")
         self.caption = w.HTML("")
         self.caption.add_class("nst-caption")
-        self.figures = [
-            w.Image(format="png", layout={"max_width": "100%", "height": "auto", "display": "none"})
-            for _ in range(figures)
-        ]
+        self.figures = [w.Image(format="png", layout={**FIGURE_LAYOUT, "display": "none"}) for _ in range(figures)]
         for figure in self.figures:
             figure.add_class("nst-figure")
 
@@ -382,7 +382,7 @@ class FeatureMapsExplorer:
         self.max_maps = max_maps
         self.layer = w.Dropdown(options=list(LAYER_NAMES), value=layer, description="layer")
         self.layer.add_class("nst-layer")
-        self.figure = w.Image(format="png", layout={"max_width": "100%", "height": "auto"})
+        self.figure = w.Image(format="png", layout=FIGURE_LAYOUT)
         self.figure.add_class("nst-figure")
         self.caption = w.HTML("")
         self.caption.add_class("nst-caption")

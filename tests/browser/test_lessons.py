@@ -22,6 +22,7 @@ from browser_support import DEMO_NAME, NOTEBOOK_TIMEOUT, NOTEBOOKS, screenshot_n
 MAIN_EXPLORER = {"00": "feature-maps", "01": "reconstruction", "02": "texture", "03": "transfer"}
 #: Seconds one widget run may take.
 RUN_TIMEOUT = 120
+VIEWPORT = {"width": 1400, "height": 1000}
 
 
 def _notebooks() -> list[str]:
@@ -159,7 +160,7 @@ def _press_run_and_watch(explorer, *, stop_after: int | None = None) -> tuple[li
 def opened(request, lab, browser):
     """The notebook open in Chromium after Run All; screenshots at the end."""
     name = request.param
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
@@ -179,15 +180,30 @@ def opened(request, lab, browser):
         lab.shut_down_kernels()
 
 
+_SCROLLER_JS = "() => document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')"
+
+
 def _screenshot(page, name: str) -> None:
     """The whole notebook in one picture: grow the window to the notebook's height."""
-    height = page.evaluate(
-        "() => { const n = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')"
-        " || document.querySelector('.jp-Notebook'); return n ? n.scrollHeight : 1000; }"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(16000, max(1000, int(height) + 200))})
+    height = page.evaluate(f"() => {{ const n = ({_SCROLLER_JS})(); return n ? n.scrollHeight : 1000; }}")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(16000, max(1000, int(height) + 200))})
     page.wait_for_timeout(500)
+    page.evaluate(f"() => {{ const n = ({_SCROLLER_JS})(); if (n) n.scrollTop = 0; }}")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(screenshot_name(name)))
+    page.set_viewport_size(VIEWPORT)
+
+
+def _element_screenshot(element, path: Path) -> None:
+    """One widget, whole: a window tall enough for it, then back."""
+    page = element.page
+    box = element.bounding_box()
+    if box and box["height"] + 200 > VIEWPORT["height"]:
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": int(box["height"]) + 300})
+        page.wait_for_timeout(300)
+    element.scroll_into_view_if_needed()
+    element.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
 
 
 # ------------------------------------------------------------------ the tests
@@ -271,7 +287,7 @@ def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
     assert explorer.locator("button.nst-run").is_enabled() and explorer.locator("button.nst-stop").is_disabled()
     figures = explorer.locator("img.nst-figure")
     assert figures.count() >= 1 and all(_src(figures.nth(i)) for i in range(figures.count()))
-    explorer.screenshot(path=str(screenshot_name(opened.name, f"-{kind}")))
+    _element_screenshot(explorer, screenshot_name(opened.name, f"-{kind}"))
 
 
 @pytest.mark.parametrize("kind", ["reconstruction", "texture", "transfer"])

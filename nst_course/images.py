@@ -168,7 +168,7 @@ def _tensor_as_image(tensor: torch.Tensor) -> torch.Tensor:
 def to_tensor(img: Image.Image) -> torch.Tensor:
     """An RGB PIL image as a (1, 3, H, W) float tensor in [0, 1]."""
     arr = np.asarray(pil_to_rgb(img), dtype=np.float32) / 255.0
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).unsqueeze(0)
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:

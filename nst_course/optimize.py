@@ -22,7 +22,7 @@ import torch
 from .errors import NSTError
 from .images import ImageSource, load_image, resize, save_image
 from .losses import NORMALIZATIONS, content_loss, gram_matrix, layer_style_loss, tv_loss
-from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19, check_layers, load_vgg19
+from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, check_layers, load_vgg19
 
 __all__ = [
     "Callback",
@@ -245,7 +245,7 @@ def optimize(
     from tqdm.auto import tqdm
 
     device = next(net.parameters()).device
-    image = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).clone().requires_grad_(True)
+    image = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).contiguous().requires_grad_(True)
     if optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS([image], lr=learning_rate, max_iter=1, history_size=50)
     elif optimizer == "adam":
@@ -350,6 +350,14 @@ def run(
         c = resize(content_full, size).to(dev) if content_full is not None else None
         s = resize(style_full, size).to(dev) if style_full is not None else None
         shape = (c if c is not None else s).shape[-2:]
+        _check_size(
+            shape,
+            [*settings.content_layers, *settings.style_layers]
+            if c is not None and s is not None
+            else settings.content_layers
+            if c is not None
+            else settings.style_layers,
+        )
         objective = Objective(
             content_targets=_content_targets(net, c, settings.content_layers) if c is not None else {},
             style_targets=_style_targets(net, s, settings.style_layers) if s is not None else {},
@@ -410,6 +418,17 @@ def _finish(
     result.best_step += step_offset
     result.steps_done += step_offset
     result.seconds = time.perf_counter() - started
+
+
+def _check_size(shape: Sequence[int], layers: Sequence[str]) -> None:
+    """Refuse images that the pooling layers would shrink to nothing before ``layers``."""
+    deepest = max(layers, key=LAYER_NAMES.index)
+    halvings = sum(name.startswith("pool") for name in LAYER_NAMES[: LAYER_NAMES.index(deepest)])
+    if min(shape) < 2**halvings:
+        raise NSTError(
+            f"a {shape[1]}x{shape[0]} image is too small for {deepest} (it is halved {halvings} times before it): "
+            f"use a size of at least {2**halvings} px on the short side, or shallower layers"
+        )
 
 
 def _content_targets(net: VGG19, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:

@@ -41,7 +41,7 @@ def show_images(
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, image, title in zip(axes.flat, images, titles):
+    for ax, image, title in zip(axes.flat, images, titles, strict=False):
         ax.imshow(to_pil(image))
         ax.set_title(title, fontsize=10)
     if suptitle:

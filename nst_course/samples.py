@@ -264,7 +264,7 @@ def load_sample(name: str, *, size: int | None = None) -> torch.Tensor:
     elif name in _PROCEDURAL:
         paint, seed = _PROCEDURAL[name]
         array = paint(np.random.default_rng(seed)).astype(np.float32)
-        image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)
+        image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous()
     elif name in PAINTINGS:
         painting = PAINTINGS[name]
         try:

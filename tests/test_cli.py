@@ -1,0 +1,122 @@
+"""The command line: results with metadata, and one clear line for each mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import nst_course as nst
+from nst_course.cli import main
+
+FAST = ["--size", "32", "--steps", "3", "--weights", "random", "-q"]
+
+
+def test_transfer_saves_a_png_with_settings_seed_and_weights(tmp_path, capsys):
+    out = tmp_path / "out.png"
+    assert main(["transfer", "town", "swirls", "-o", str(out), *FAST, "--seed", "7", "--style-weight", "5"]) == 0
+    meta = nst.read_metadata(out)
+    assert meta["nst-course:weights"] == "random (untrained, seed 7)"
+    assert meta["nst-course:seed"] == 7
+    assert meta["nst-course:settings"]["style_weight"] == 5.0 and meta["nst-course:settings"]["size"] == 32
+    assert set(meta["nst-course:versions"]) >= {"torch", "torchvision", "nst-course"}
+    assert max(Image.open(out).size) == 32
+    captured = capsys.readouterr()
+    assert "saved" in captured.out and "weights: random (untrained, seed 7)" in captured.err
+
+
+def test_reconstruct_and_texture(tmp_path):
+    assert main(["reconstruct", "hopper", "--layer", "conv2_2", "-o", str(tmp_path / "r.png"), *FAST]) == 0
+    assert nst.read_metadata(tmp_path / "r.png")["nst-course:settings"]["content_layers"] == ["conv2_2"]
+    assert main(["texture", "mosaic", "--layers", "conv1_1,conv2_1", "-o", str(tmp_path / "t.png"), *FAST]) == 0
+    assert nst.read_metadata(tmp_path / "t.png")["nst-course:settings"]["style_layers"] == ["conv1_1", "conv2_1"]
+
+
+def test_awkward_but_valid_images_just_work(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8))
+    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(tmp_path / "rgba.png")
+    Image.fromarray(rng.integers(0, 65535, (40, 50), dtype=np.uint16)).save(tmp_path / "deep.png")
+    for content, style in [("cmyk.jpg", "rgba.png"), ("deep.png", "cmyk.jpg")]:
+        out = tmp_path / f"{content}-{style}.png"
+        assert main(["transfer", str(tmp_path / content), str(tmp_path / style), "-o", str(out), *FAST]) == 0
+        assert out.is_file()
+
+
+def test_an_existing_result_is_not_overwritten_by_accident(tmp_path, capsys):
+    out = tmp_path / "keep.png"
+    nst.save_image(torch.zeros(1, 3, 8, 8), out)
+    before = out.read_bytes()
+    assert main(["transfer", "town", "swirls", "-o", str(out), *FAST]) == 2
+    assert "exists; choose another name or add --overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main(["transfer", "town", "swirls", "-o", str(out), *FAST, "--overwrite"]) == 0
+
+
+def test_weights_export_then_use(tmp_path, capsys):
+    path = tmp_path / "vgg.pth"
+    assert main(["weights", "export", str(path), "--weights", "random"]) == 0
+    assert "NOT trained" in capsys.readouterr().err
+    out = tmp_path / "o.png"
+    assert (
+        main(
+            ["transfer", "town", "swirls", "-o", str(out), "--size", "32", "--steps", "2", "-q", "--weights", str(path)]
+        )
+        == 0
+    )
+    weights = nst.read_metadata(out)["nst-course:weights"]
+    assert weights.startswith("file vgg.pth (sha256 ") and "random (untrained, seed 0)" in weights
+    assert main(["weights", "info", "--weights", "random"]) == 0
+    assert "in use now: random (untrained, seed 0)" in capsys.readouterr().out
+
+
+def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "nst_course", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+R = ["--weights", "random", "-q"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["transfer", "missing.jpg", "swirls", "-o", "o.png", *R], "no such image file: 'missing.jpg'"),
+        (["transfer", "corrupt.jpg", "swirls", "-o", "o.png", *R], "corrupt.jpg could not be read as an image"),
+        (["transfer", "text.png", "swirls", "-o", "o.png", *R], "text.png is not an image file"),
+        (["reconstruct", "town", "--layer", "conv4_9", "-o", "o.png", *R], "unknown layer 'conv4_9'; valid names:"),
+        (["transfer", "town", "swirls", "-o", "o.png", "--weights", "junk.pth"], "cannot read weights file junk.pth"),
+        (
+            ["transfer", "town", "swirls", "-o", "o.png", "--weights", "gone.pth"],
+            "weights file gone.pth does not exist",
+        ),
+        (["transfer", "town", "swirls", "-o", "o.jpg", *R], "name the output *.png"),
+        (["transfer", "town", "swirls", "-o", "o.png", "--size", "2", *R], "size must be a whole number"),
+        (["transfer", "town", "swirls", "-o", "o.png", "--size", "20", *R], "too small for conv5_1"),
+        (["transfer", "town", "-o", "o.png", *R], "the following arguments are required: style"),
+        (["weights", "export"], "weights export needs a file to write"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
+    (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    (tmp_path / "text.png").write_text("hello")
+    (tmp_path / "junk.pth").write_text("junk")
+    done = _cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("weights:")]
+    assert len(lines) == 1, done.stderr
+    assert message in lines[0] and "Traceback" not in done.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_help_shows_examples():
+    done = subprocess.run([sys.executable, "-m", "nst_course", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "examples:" in done.stdout and "nst-course transfer town swirls" in done.stdout

@@ -1,0 +1,187 @@
+"""The network: paper names, the extractor, and every way of getting weights."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import vgg19
+
+import nst_course as nst
+from nst_course import vgg
+
+
+def test_layer_table_matches_torchvision_module_types():
+    features = vgg19(weights=None).features
+    assert len(nst.LAYER_NAMES) == len(features) == 37
+    kinds = {"conv": nn.Conv2d, "relu": nn.ReLU, "pool": nn.MaxPool2d}
+    for name, module in zip(nst.LAYER_NAMES, features, strict=True):
+        assert isinstance(module, kinds[name.rstrip("0123456789_")]), name
+    # the convolutions' widths follow the paper's blocks
+    convs = [m for m in features if isinstance(m, nn.Conv2d)]
+    conv_names = [n for n in nst.LAYER_NAMES if n.startswith("conv")]
+    assert [c.out_channels for c in convs][conv_names.index("conv4_2")] == 512
+    assert conv_names[:3] == ["conv1_1", "conv1_2", "conv2_1"] and conv_names[-1] == "conv5_4"
+    assert nst.LAYER_NAMES.index("conv4_2") == 21  # what other code calls features[21]
+
+
+def test_extractor_returns_the_requested_layers(net, small_image):
+    out = net(small_image, ["conv4_2", "conv1_1", "pool2"])
+    assert set(out) == {"conv4_2", "conv1_1", "pool2"}
+    assert out["conv1_1"].shape == (1, 64, 24, 32)
+    assert out["pool2"].shape == (1, 128, 6, 8)
+    assert out["conv4_2"].shape == (1, 512, 3, 4)
+    assert (out["conv1_1"] < 0).any(), "a conv output must not be overwritten by an in-place ReLU"
+
+
+def test_extractor_runs_only_up_to_the_deepest_layer(net, small_image):
+    ran = []
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: ran.append(n)) for n, m in net.layers.named_children()]
+    try:
+        net(small_image, ["conv2_1"])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert ran == list(nst.LAYER_NAMES[: nst.LAYER_NAMES.index("conv2_1") + 1])
+
+
+def test_normalisation_happens_inside_and_leaves_the_input_alone(net, small_image):
+    before = small_image.clone()
+    out = net(small_image, ["conv1_1"])["conv1_1"]
+    assert torch.equal(small_image, before)
+    conv = net.layers.conv1_1
+    expected = conv((small_image - net.mean) / net.std)
+    assert torch.allclose(out, expected)
+    mean, std = vgg._imagenet_normalisation()
+    assert torch.allclose(net.mean.flatten(), torch.tensor(mean)) and torch.allclose(
+        net.std.flatten(), torch.tensor(std)
+    )
+
+
+def test_network_is_frozen_and_in_eval_mode(net):
+    assert not net.training
+    assert all(not p.requires_grad for p in net.parameters())
+
+
+def test_pooling_choice():
+    avg = nst.load_vgg19("random", pooling="avg", device="cpu")
+    mx = nst.load_vgg19("random", pooling="max", device="cpu")
+    assert isinstance(avg.layers.pool1, nn.AvgPool2d) and isinstance(mx.layers.pool3, nn.MaxPool2d)
+    with pytest.raises(nst.NSTError, match="pooling must be"):
+        nst.load_vgg19("random", pooling="min", device="cpu")
+
+
+def test_unknown_layer_error_lists_valid_names(net, small_image):
+    with pytest.raises(nst.NSTError) as info:
+        net(small_image, ["conv4_2", "conv6_1"])
+    message = str(info.value)
+    assert "'conv6_1'" in message and "conv1_1" in message and "pool5" in message
+    assert "\n" not in message
+
+
+def test_random_weights_are_seeded_and_named():
+    a = nst.load_vgg19("random", seed=0, device="cpu")
+    b = nst.load_vgg19("random", seed=0, device="cpu")
+    c = nst.load_vgg19("random", seed=1, device="cpu")
+    assert torch.equal(a.layers.conv3_1.weight, b.layers.conv3_1.weight)
+    assert not torch.equal(a.layers.conv3_1.weight, c.layers.conv3_1.weight)
+    assert a.weights.kind == "random" and not a.weights.pretrained
+    assert "untrained" in str(a.weights) and "seed 0" in str(a.weights)
+
+
+def test_weights_come_from_the_environment_variable(monkeypatch):
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, "random")
+    assert nst.load_vgg19(device="cpu").weights.kind == "random"
+
+
+def _features_of(model_features: nn.Sequential, image: torch.Tensor, upto: int) -> torch.Tensor:
+    mean, std = vgg._imagenet_normalisation()
+    x = (image - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        return model_features[: upto + 1](x)
+
+
+@pytest.mark.parametrize("layout", ["full", "features"])
+def test_local_state_dict_files_load(tmp_path, layout, small_image):
+    torch.manual_seed(5)
+    model = vgg19(weights=None)
+    state = model.state_dict() if layout == "full" else model.features.state_dict()
+    path = tmp_path / f"{layout}.pth"
+    torch.save(state, path)
+    net = nst.load_vgg19(path, pooling="max", device="cpu")  # max: as torchvision's own model
+    assert net.weights.kind == "file" and path.name in str(net.weights) and "sha256" in str(net.weights)
+    index = nst.LAYER_NAMES.index("conv3_1")
+    model.features[1].inplace = False
+    expected = _features_of(model.features, small_image, index)
+    assert torch.allclose(net(small_image, ["conv3_1"])["conv3_1"], expected, atol=1e-5)
+
+
+def test_export_gives_the_same_features_within_tolerance(tmp_path, net, small_image):
+    path = nst.export_weights(net, tmp_path / "vgg19-features.pth")
+    assert path.stat().st_size < 45e6
+    again = nst.load_vgg19(path, device="cpu")
+    assert "random (untrained, seed 0)" in str(again.weights), "the export must say where its weights came from"
+    assert not again.weights.pretrained
+    for layer in ("conv1_1", "conv4_2"):
+        ref = net(small_image, [layer])[layer]
+        got = again(small_image, [layer])[layer]
+        assert (got - ref).abs().max() <= 2e-2 * ref.abs().max()
+
+
+def test_unreadable_or_wrong_weights_files_give_one_line_errors(tmp_path):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(nst.NSTError, match="not a file saved with torch.save"):
+        nst.load_vgg19(junk, device="cpu")
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"weight": torch.zeros(3)}, wrong)
+    with pytest.raises(nst.NSTError, match="not a VGG-19 state dict"):
+        nst.load_vgg19(wrong, device="cpu")
+    shapes = tmp_path / "shapes.pth"
+    state = vgg19(weights=None).features.state_dict()
+    state["0.weight"] = torch.zeros(8, 3, 3, 3)
+    torch.save(state, shapes)
+    with pytest.raises(nst.NSTError, match="does not fit VGG-19"):
+        nst.load_vgg19(shapes, device="cpu")
+    with pytest.raises(nst.NSTError, match="does not exist"):
+        nst.load_vgg19(tmp_path / "missing.pth", device="cpu")
+
+
+def test_auto_without_network_falls_back_to_random_loudly(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.warns(UserWarning, match="UNTRAINED") as record:
+        net = nst.load_vgg19("auto", device="cpu")
+    assert net.weights.kind == "random" and not net.weights.pretrained
+    assert "nst-course weights download" in str(record[0].message)
+
+
+def test_imagenet_without_network_is_a_clear_error(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(nst.NSTError, match="could not download the ImageNet VGG-19 weights"):
+        nst.load_vgg19("imagenet", device="cpu")
+
+
+def test_imagenet_and_auto_use_torchs_cache(tmp_path, monkeypatch, offline, small_image):
+    """A file already in torch's cache is used without any network (as after one download)."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    cached = vgg.imagenet_cache_path()
+    assert cached.parent == tmp_path / "hub" / "checkpoints" and cached.name.startswith("vgg19-")
+    cached.parent.mkdir(parents=True)
+    torch.manual_seed(7)
+    model = vgg19(weights=None)
+    torch.save(model.state_dict(), cached)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning: the cache is found
+        for spec in ("imagenet", "auto"):
+            net = nst.load_vgg19(spec, device="cpu")
+            assert net.weights.kind == "imagenet" and net.weights.pretrained
+    assert torch.equal(net.layers.conv5_4.weight, model.features[34].weight)
+
+
+def test_describe_layers_sizes_and_receptive_fields():
+    rows = {row["layer"]: row for row in nst.describe_layers((128, 96))}
+    assert rows["conv1_1"]["receptive_field"] == 3 and rows["conv1_1"]["channels"] == 64
+    assert rows["conv4_2"]["height"] == 16 and rows["conv4_2"]["width"] == 12
+    assert rows["pool5"]["height"] == 4 and rows["pool5"]["receptive_field"] == 268

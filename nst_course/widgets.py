@@ -128,8 +128,10 @@ def _layer_or(value: str, options: Sequence[str], default: str) -> str:
 
 
 def _drop_text(result: Result) -> str:
-    drop = result.loss_drop
-    return f"loss fell {drop:.2%}" if drop >= 0.995 else f"loss fell {drop:.0%}"  # never round up to "100%"
+    drop = result.loss_drop  # never rounded up to "100%": the loss does not reach zero
+    if drop > 0.9999:
+        return "loss fell more than 99.99%"
+    return f"loss fell {drop:.2%}" if drop >= 0.995 else f"loss fell {drop:.0%}"
 
 
 def _stopped_text(result: Result, steps: int) -> str:

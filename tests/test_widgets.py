@@ -18,11 +18,6 @@ TINY = nst.Settings(size=32, steps=3, seed=0)
 TIMEOUT = 60
 
 
-@pytest.fixture(scope="module")
-def net():
-    return nst.load_vgg19("random", seed=0)
-
-
 @pytest.fixture
 def front_end(monkeypatch):
     """Pretend to be inside a Jupyter kernel with a widget front end."""

@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
     reason = _why_no_browser()
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in Path(item.path).parents:
             item.add_marker(pytest.mark.browser)
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))

@@ -43,7 +43,7 @@ browser() {  # Debian's Chromium for the browser tests; never a downloaded brows
 case "$job" in
     demo)
         setup ""
-        "$venv/bin/nst-course" transfer town swirls -o results/demo.png
+        "$venv/bin/nst-course" transfer town swirls -o results/demo.png --size 192 --steps 150 --overwrite
         cat <<'MSG'
 
 The result is results/demo.png; its PNG metadata records the settings and weights.

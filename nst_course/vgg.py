@@ -229,13 +229,20 @@ def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
 
 
 def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
+    cache = imagenet_cache_path()
     try:
         return _imagenet_weights().get_state_dict(progress=progress, check_hash=True)
-    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise NSTError(
-            f"could not download the ImageNet VGG-19 weights into {imagenet_cache_path().parent} ({reason}); "
+            f"could not download the ImageNet VGG-19 weights into {cache.parent} ({reason}); "
             "copy a file from `nst-course weights export` and use --weights PATH, or --weights random"
+        ) from None
+    except Exception as exc:  # a damaged cache file or a failed hash check
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise NSTError(
+            f"could not load the ImageNet VGG-19 weights ({type(exc).__name__}: {first}); if {cache} is damaged, "
+            "delete it and run `nst-course weights download` again"
         ) from None
 
 
@@ -265,20 +272,26 @@ def load_vgg19(
     """
     spec = os.fspath(weights) if weights is not None else os.environ.get(WEIGHTS_ENV) or "auto"
     mean, std = _imagenet_normalisation()
+    state = None
     if spec == "auto":
+        reason = "they are not cached and the download server cannot be reached"
         if imagenet_cache_path().is_file() or _network_reachable(_imagenet_weights().url):
-            spec = "imagenet"
-        else:
+            try:
+                state = _download_imagenet(progress)
+            except NSTError as exc:
+                reason = str(exc)
+        if state is None:
             warnings.warn(
-                "the ImageNet VGG-19 weights are not cached and cannot be downloaded, so this network "
-                "is UNTRAINED (random weights): results will differ from the paper. Get the real "
-                "weights with `nst-course weights download` on a machine with a network, or copy a "
-                "file from `nst-course weights export` and set NST_COURSE_WEIGHTS=/path/to/file.",
+                f"the ImageNet VGG-19 weights could not be loaded ({reason}), so this network is UNTRAINED "
+                "(random weights): results will differ from the paper. Get the real weights with "
+                "`nst-course weights download` on a machine with a network, or copy a file from "
+                "`nst-course weights export` and set NST_COURSE_WEIGHTS=/path/to/file.",
                 stacklevel=2,
             )
-            spec = "random"
+        spec = "imagenet" if state is not None else "random"
     if spec == "imagenet":
-        features = _features_from_state(_download_imagenet(progress), "the ImageNet weights")
+        state = state if state is not None else _download_imagenet(progress)
+        features = _features_from_state(state, "the ImageNet weights")
         info = WeightsInfo("imagenet", "imagenet (torchvision VGG19_Weights.IMAGENET1K_V1)", True)
     elif spec == "random":
         features = _random_features(seed)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -48,6 +50,42 @@ def test_awkward_but_valid_images_just_work(tmp_path):
         out = tmp_path / f"{content}-{style}.png"
         assert main(["transfer", str(tmp_path / content), str(tmp_path / style), "-o", str(out), *FAST]) == 0
         assert out.is_file()
+
+
+def test_ctrl_c_saves_the_best_image_so_far(tmp_path):
+    out = tmp_path / "partial.png"
+    cmd = [
+        sys.executable,
+        "-m",
+        "nst_course",
+        "transfer",
+        "town",
+        "swirls",
+        "-o",
+        str(out),
+        "--size",
+        "48",
+        "--steps",
+        "100000",
+        "--weights",
+        "random",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        seen = ""
+        while "optimising" not in seen and time.monotonic() < deadline:  # wait until steps are being taken
+            seen += proc.stderr.read(1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted: saved the best image so far" in stdout
+    meta = nst.read_metadata(out)
+    assert meta["nst-course:result"]["stopped"] == "interrupted"
+    assert 0 < meta["nst-course:result"]["steps_done"] < 100000
 
 
 def test_an_existing_result_is_not_overwritten_by_accident(tmp_path, capsys):

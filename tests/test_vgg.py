@@ -133,7 +133,7 @@ def test_export_gives_the_same_features_within_tolerance(tmp_path, net, small_im
 def test_unreadable_or_wrong_weights_files_give_one_line_errors(tmp_path):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"this is not a checkpoint")
-    with pytest.raises(nst.NSTError, match="not a file saved with torch.save"):
+    with pytest.raises(nst.NSTError, match=r"not a file saved with torch\.save"):
         nst.load_vgg19(junk, device="cpu")
     wrong = tmp_path / "wrong.pth"
     torch.save({"weight": torch.zeros(3)}, wrong)
@@ -161,6 +161,17 @@ def test_imagenet_without_network_is_a_clear_error(tmp_path, monkeypatch, offlin
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(nst.NSTError, match="could not download the ImageNet VGG-19 weights"):
         nst.load_vgg19("imagenet", device="cpu")
+
+
+def test_a_damaged_cache_file_is_a_clear_error_and_auto_falls_back(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    cached = vgg.imagenet_cache_path()
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"half a download")
+    with pytest.raises(nst.NSTError, match="is damaged, delete it"):
+        nst.load_vgg19("imagenet", device="cpu")
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        assert nst.load_vgg19("auto", device="cpu").weights.kind == "random"
 
 
 def test_imagenet_and_auto_use_torchs_cache(tmp_path, monkeypatch, offline, small_image):

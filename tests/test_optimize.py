@@ -38,10 +38,10 @@ def test_short_transfer_lowers_the_loss_and_keeps_pixels_in_range(net, photo, pa
     assert min(total) < 0.5 * total[0]
     assert result.loss_drop > 0.5
     assert result.image.shape == photo.shape
-    assert 0.0 <= result.image.min() and result.image.max() <= 1.0
+    assert result.image.min() >= 0.0 and result.image.max() <= 1.0
     assert set(result.history) == {"content conv4_2", "total"} | {f"style {n}" for n in nst.STYLE_LAYERS}
     assert [s for s, _, _ in seen] == list(range(1, 13))
-    assert all(0.0 <= img.min() and img.max() <= 1.0 for _, _, img in seen)
+    assert all(img.min() >= 0.0 and img.max() <= 1.0 for _, _, img in seen)
     assert result.weights == "random (untrained, seed 0)"
     assert result.settings["style_weight"] == TINY.style_weight and result.settings["seed"] == 0
 
@@ -137,7 +137,7 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_image(net, 
 
 
 def test_images_too_small_for_the_deepest_layer_are_refused(net, photo):
-    with pytest.raises(nst.NSTError, match="too small for conv5_1.*at least 16 px"):
+    with pytest.raises(nst.NSTError, match=r"too small for conv5_1.*at least 16 px"):
         nst.synthesize_texture(photo, net=net, settings=TINY, size=20, progress=False)
     nst.synthesize_texture(photo, layers=["conv1_1"], net=net, settings=TINY, size=20, steps=1, progress=False)
 

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .course import (
+    check_content_loss,
+    check_gram_matrix,
+    estimate_seconds,
+    lesson_settings,
+    load_painting,
+    quick_mode,
+)
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
@@ -34,22 +42,28 @@ __all__ = [
     "CONTENT_LAYER",
     "LAYER_NAMES",
     "STYLE_LAYERS",
+    "VGG19",
     "NSTError",
     "Objective",
     "OptimizationError",
     "Result",
     "Settings",
-    "VGG19",
     "__version__",
+    "check_content_loss",
+    "check_gram_matrix",
     "content_loss",
     "describe_layers",
+    "estimate_seconds",
     "export_weights",
     "get_device",
     "gram_matrix",
     "layer_style_loss",
+    "lesson_settings",
     "load_image",
+    "load_painting",
     "load_vgg19",
     "optimize",
+    "quick_mode",
     "read_metadata",
     "reconstruct",
     "resize",

@@ -1,0 +1,183 @@
+"""The lessons: stored notebooks match their sources, and the exercise checks give the right hints."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import nst_course as nst
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_notebooks", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _builder()
+SOURCES = build.lesson_sources()
+
+
+def _cells(path: Path) -> list[tuple[str, str]]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [(cell["cell_type"], "".join(cell["source"])) for cell in nb["cells"]]
+
+
+def test_there_are_four_lessons():
+    assert [s.stem[:2] for s in SOURCES] == ["00", "01", "02", "03"]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
+def test_stored_notebooks_match_the_lesson_sources(source):
+    cells = build.parse(source.read_text(encoding="utf-8"))
+    for target, solutions in zip(build.targets(source), (False, True), strict=True):
+        assert target.exists(), f"{target} is missing: run python tools/build_notebooks.py"
+        expected = [(c.cell_type, c.source) for c in build.make_notebook(cells, solutions=solutions).cells]
+        assert _cells(target) == expected, f"{target.name} is out of date: run python tools/build_notebooks.py"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
+def test_stored_notebooks_keep_only_checked_text(source):
+    for target in build.targets(source):
+        nb = json.loads(target.read_text(encoding="utf-8"))
+        assert set(nb["metadata"]) == {"kernelspec", "language_info"}
+        checked = 0
+        for cell in nb["cells"]:
+            assert cell["metadata"] == {}
+            if cell["cell_type"] != "code":
+                continue
+            if "".join(cell["source"]).startswith("# NBVAL_CHECK_OUTPUT"):
+                checked += 1
+                assert cell["outputs"], f"{target.name}: a checked cell has no stored output"
+                assert all(o["output_type"] in ("stream", "execute_result") for o in cell["outputs"])
+            else:
+                assert cell["outputs"] == [] and cell["execution_count"] is None
+        assert checked >= 2
+
+
+def test_learner_version_has_todos_and_no_solutions():
+    lines = ["def f(x):", "    # BEGIN SOLUTION: double it", "    return 2 * x", "    # END SOLUTION", "", "y = 1"]
+    assert build.variant(lines, solutions=True) == ["def f(x):", "    return 2 * x", "", "y = 1"]
+    assert build.variant(lines, solutions=False) == [
+        "def f(x):",
+        "    # TODO: double it",
+        '    raise NotImplementedError("double it")',
+        "",
+        "y = 1",
+    ]
+
+
+def test_parser_splits_cells_and_strips_markdown_comments():
+    text = (
+        "# header, dropped\n# %% [markdown]\n# # Title\n#\n# text\n\n"
+        "# %%\nx = 1\n\n\n# %%\n# NBVAL_CHECK_OUTPUT\nprint(x)\n"
+    )
+    cells = build.parse(text)
+    assert [(c.kind, c.lines) for c in cells] == [
+        ("markdown", ["# Title", "", "text"]),
+        ("code", ["x = 1"]),
+        ("code", ["# NBVAL_CHECK_OUTPUT", "print(x)"]),
+    ]
+
+
+# --------------------------------------------------------------------------- the exercise checks
+
+
+def _ours_content(f, p):
+    return 0.5 * (f - p).pow(2).sum()
+
+
+def _ours_gram(f):
+    b, c, h, w = f.shape
+    flat = f.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def _unwritten(*args):
+    raise NotImplementedError("write it")
+
+
+CONTENT_CASES = [
+    (_ours_content, "✓ content_loss"),
+    (_unwritten, "not written yet"),
+    (lambda f, p: None, "forget the `return`"),
+    (lambda f, p: (f - p).pow(2).sum(), "forgot the 1/2"),
+    (lambda f, p: (f - p).pow(2).mean(), "took the mean"),
+    (lambda f, p: 0.5 * (f - p).pow(2), "ONE number"),
+    (lambda f, p: 0.5 * (f - p).abs().sum(), "absolute"),
+    (lambda f, p: (f - p).pow(2).sum() / p.pow(2).sum(), "'relative'"),
+    (lambda f, p: float(0.5 * (f - p).pow(2).sum()), "returned a float"),
+    (lambda f, p: 0.5 * (f - p).detach().pow(2).sum(), "no gradient"),
+    (lambda f, p: f.sub_(p), "changed its input"),
+    (lambda f, p: 1 / 0, "ZeroDivisionError"),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), CONTENT_CASES)
+def test_content_loss_check_gives_the_right_hint(fn, expected, capsys):
+    passed = nst.check_content_loss(fn)
+    out = capsys.readouterr().out
+    assert expected in out and out.count("\n") == 1
+    assert passed == expected.startswith("✓")
+
+
+GRAM_CASES = [
+    (_ours_gram, "✓ gram_matrix"),
+    (nst.gram_matrix, "✓ gram_matrix"),
+    (_unwritten, "not written yet"),
+    (lambda f: nst.gram_matrix(f, normalize=False), "forgot to divide by H*W"),
+    (lambda f: nst.gram_matrix(f) / f.shape[1], "divided by C*H*W"),
+    (lambda f: f.flatten(2).transpose(1, 2) @ f.flatten(2), "F^T F"),
+    (lambda f: nst.gram_matrix(f)[0], "keep the batch dimension"),
+    (lambda f: f.flatten(2) * 2, "features' shape"),
+    (lambda f: f.flatten(2) @ f.flatten(2).transpose(1, 2) / f.shape[2], "divided by H"),
+    (lambda f: nst.gram_matrix(f) + torch.triu(torch.ones_like(nst.gram_matrix(f)), 1), "not symmetric"),
+    (lambda f: nst.gram_matrix(f).detach(), "no gradient"),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), GRAM_CASES)
+def test_gram_matrix_check_gives_the_right_hint(fn, expected, capsys):
+    passed = nst.check_gram_matrix(fn)
+    out = capsys.readouterr().out
+    assert expected in out and out.count("\n") == 1
+    assert passed == expected.startswith("✓")
+
+
+def test_lesson_settings_follow_quick_mode(monkeypatch):
+    monkeypatch.setenv("NST_COURSE_QUICK", "0")
+    assert not nst.quick_mode()
+    full = nst.lesson_settings(1)
+    assert (full.size, full.steps) == (128, 100)
+    assert nst.lesson_settings("03-full-transfer", steps=7).steps == 7
+    monkeypatch.setenv("NST_COURSE_QUICK", "1")
+    assert nst.quick_mode()
+    quick = nst.lesson_settings(1, steps=500)
+    assert quick.size <= 48 and quick.steps <= 10
+    with pytest.raises(nst.NSTError, match="no lesson"):
+        nst.lesson_settings(9)
+
+
+def test_estimate_is_positive_and_scales_with_steps(net):
+    image = torch.rand(1, 3, 32, 32)
+    one = nst.estimate_seconds(net, image, layers=["conv1_1"], steps=1)
+    assert 0 < one < 10
+    assert nst.estimate_seconds(net, image, layers=["conv1_1"], steps=1000, runs=2) > one
+
+
+def test_paintings_name_their_stand_in_offline(offline, tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    for name in ("starry_night", "portrait_of_picasso"):
+        image, caption = nst.load_painting(name, size=32)
+        assert image.shape[-1] == 32 or image.shape[-2] == 32
+        assert "stand-in" in caption
+    assert nst.load_painting("town", size=32)[1] == "'town' (built-in)"

@@ -1,0 +1,118 @@
+"""Render each lesson's main figure into docs/images/lesson-NN.png for the README.
+
+Built-in samples only, each lesson's default settings (quick mode is switched
+off), untrained weights unless ``--weights`` says otherwise; every figure names
+the weights it came from. Takes several minutes on a laptop CPU.
+
+    python tools/make_readme_figures.py                    # all four, random weights
+    python tools/make_readme_figures.py 01 --weights imagenet
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "images"
+DPI = 72
+
+
+def _grey(features):
+    """One channel as a grey (1, 3, H, W) image scaled to [0, 1]."""
+    low, high = features.min(), features.max()
+    return ((features - low) / (high - low + 1e-8)).expand(-1, 3, -1, -1)
+
+
+def lesson_00(nst, plotting, net):
+    settings = nst.lesson_settings(0)
+    photo = nst.load_image("town", size=settings.size)
+    layers = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    features = net(photo, layers)
+    maps, titles = [photo], ["photo"]
+    for name in layers:
+        value = features[name][:, :16]
+        channel = int(value.flatten(2).std(-1).argmax())  # the liveliest of the first 16 maps
+        maps.append(_grey(value[:, channel : channel + 1]))
+        grid = f"{value.shape[-2]}x{value.shape[-1]}"
+        titles.append(f"{name}, channel {channel} ({grid})")
+    return plotting.show_images(
+        maps, titles, suptitle=f"Lesson 00: one feature map per block · weights: {net.weights}", size=2.6
+    )
+
+
+def lesson_01(nst, plotting, net):
+    settings = nst.lesson_settings(1)
+    photo = nst.load_image("town", size=settings.size)
+    layers = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
+    results = [nst.reconstruct(photo, layer=layer, settings=settings, net=net, progress=False) for layer in layers]
+    return plotting.show_images(
+        [photo, *(r.image for r in results)],
+        ["photo", *(f"from {layer}" for layer in layers)],
+        suptitle=f"Lesson 01: reconstructions (Fig. 1, top), {settings.steps} steps · weights: {net.weights}",
+        size=2.6,
+    )
+
+
+def lesson_02(nst, plotting, net):
+    settings = nst.lesson_settings(2)
+    style, caption = nst.load_painting("starry_night", size=settings.size)
+    sets = [nst.STYLE_LAYERS[: i + 1] for i in range(len(nst.STYLE_LAYERS))]
+    results = [nst.synthesize_texture(style, layers=s, settings=settings, net=net, progress=False) for s in sets]
+    return plotting.show_images(
+        [style, *(r.image for r in results)],
+        [caption.split(" (")[0], *(f"conv1_1 ... {s[-1]}" for s in sets)],
+        suptitle=f"Lesson 02: textures (Fig. 1, bottom), {settings.steps} steps · weights: {net.weights}",
+        size=2.6,
+    )
+
+
+def lesson_03(nst, plotting, net):
+    settings = nst.lesson_settings(3)
+    photo = nst.load_image("town", size=settings.size)
+    names = ["shipwreck", "starry_night", "the_scream", "portrait_of_picasso", "composition_vii"]
+    paintings = [nst.load_painting(name, size=settings.size) for name in names]
+    results = [nst.transfer(photo, p, settings=settings, net=net, progress=False) for p, _ in paintings]
+    return plotting.show_images(
+        [photo, *(p for p, _ in paintings), photo, *(r.image for r in results)],
+        ["town", *(c.split(" (")[0] for _, c in paintings), "", *(f"in the style of {n}" for n in names)],
+        columns=len(names) + 1,
+        suptitle=f"Lesson 03: the town in five styles (Fig. 3), {settings.steps} steps · weights: {net.weights}",
+        size=2.4,
+    )
+
+
+FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("lessons", nargs="*", default=list(FIGURES), help="lesson numbers (default: all)")
+    parser.add_argument("--weights", default="random", help="random (default), imagenet, auto or a file path")
+    args = parser.parse_args(argv)
+    os.environ.pop("NST_COURSE_QUICK", None)  # the lessons' real defaults, not the test sizes
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+    import nst_course as nst
+    from nst_course import plotting
+
+    net = nst.load_vgg19(args.weights)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for lesson in args.lessons:
+        if lesson not in FIGURES:
+            print(f"no lesson {lesson!r}; choose from {', '.join(FIGURES)}", file=sys.stderr)
+            return 2
+        start = time.perf_counter()
+        figure = FIGURES[lesson](nst, plotting, net)
+        path = OUT / f"lesson-{lesson}.png"
+        figure.savefig(path, dpi=DPI, metadata={"Software": f"nst-course {nst.__version__}"})
+        size = path.stat().st_size // 1024
+        print(f"{path.relative_to(ROOT)}: {size} KB in {time.perf_counter() - start:.0f} s (weights: {net.weights})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

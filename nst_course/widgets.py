@@ -286,8 +286,9 @@ class Explorer:
 
     def run(self, *, wait: bool = False) -> None:
         """What Run does: read the controls, start the run in a background thread."""
-        if self.running:
-            return
+        if self.running and self.run_button.disabled:
+            return  # a run is going on
+        self.wait(timeout=5)  # the last run has shown its result and is just ending
         self.error = None
         try:
             plan = self._make_plan()
@@ -347,7 +348,7 @@ class Explorer:
             for widget, figure in zip(self.figures, figures, strict=True):
                 widget.value = _figure_png(figure)
                 widget.layout.display = None
-            self.caption.value = f"<b>{_html(plan.caption(result) + _stopped_text(result, plan.steps))}</b>"
+            caption = plan.caption(result) + _stopped_text(result, plan.steps)
             stopped = result.stopped != "finished"
             self.progress.bar_style = "warning" if stopped else "success"
             self.status.value = (
@@ -355,6 +356,8 @@ class Explorer:
                 if stopped
                 else f"Done: {result.steps_done} steps in {result.seconds:.1f} s."
             )
+            self._ready()
+            self.caption.value = f"<b>{_html(caption)}</b>"  # last: the sign that the run is over
         except Exception as exc:  # shown in the widget, not as a traceback
             result = getattr(exc, "result", None)
             if result is not None:
@@ -362,15 +365,17 @@ class Explorer:
                 self.preview.value = _png(result.image)
             self._fail(exc)
         finally:
-            self.run_button.disabled = False
-            self.stop_button.disabled = True
+            self._ready()
+
+    def _ready(self) -> None:
+        self.run_button.disabled = False
+        self.stop_button.disabled = True
 
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
         self.progress.bar_style = "danger"
         self.status.value = f"<span style='color:#c62828'><b>Error:</b> {_html(_one_line(exc))}</span>"
-        self.run_button.disabled = False
-        self.stop_button.disabled = True
+        self._ready()
 
 
 class FeatureMapsExplorer:

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
+#: The lessons to test; NST_COURSE_NOTEBOOKS points at another folder (e.g. freshly built ones).
+NOTEBOOKS = Path(os.environ.get("NST_COURSE_NOTEBOOKS") or ROOT / "notebooks")
 ARTIFACTS = ROOT / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = Path(os.environ.get("NST_COURSE_CHROMIUM", "/usr/bin/chromium"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -68,7 +69,9 @@ class Lab:
         return json.loads(body) if body else None
 
     def page_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+        """The notebook alone in a fresh workspace (no tabs restored from an earlier page)."""
+        workspace = re.sub(r"[^A-Za-z0-9]+", "-", Path(notebook).stem)
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={self.token}"
 
     def shut_down_kernels(self) -> None:
         """End every session's kernel, so one lesson's kernel does not slow the next."""
@@ -102,7 +105,8 @@ def notebook_root(tmp_path_factory) -> Path:
         shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     else:
         root.mkdir()
-    write_demo(root / DEMO_NAME)
+    if not any(root.glob("[0-9][0-9]-*.ipynb")):
+        write_demo(root / DEMO_NAME)
     return root
 
 

@@ -26,8 +26,41 @@ VIEWPORT = {"width": 1400, "height": 1000}
 
 
 def _notebooks() -> list[str]:
+    """The lessons; the demo of the explorers while there are none yet."""
     lessons = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")) if NOTEBOOKS.is_dir() else []
-    return [*lessons, DEMO_NAME]
+    return lessons or [DEMO_NAME]
+
+
+def _kinds(name: str) -> list[str]:
+    """The explorers to drive in a notebook: its main one (all of them in the demo)."""
+    if name == DEMO_NAME:
+        return list(MAIN_EXPLORER.values())
+    kind = MAIN_EXPLORER.get(name[:2])
+    return [kind] if kind else []
+
+
+def _for(*kinds: str):
+    """The explorers a widget test applies to."""
+
+    def mark(test):
+        test.kinds = kinds
+        return test
+
+    return mark
+
+
+def pytest_generate_tests(metafunc):
+    """One group of tests per notebook (opened once); widget tests only for its explorers."""
+    if "opened" not in metafunc.fixturenames:
+        return
+    notebooks = _notebooks()
+    if "kind" in metafunc.fixturenames:
+        wanted = metafunc.function.kinds
+        pairs = [(name, kind) for name in notebooks for kind in _kinds(name) if kind in wanted]
+        ids = [f"{name}-{kind}" for name, kind in pairs]
+        metafunc.parametrize(("opened", "kind"), pairs, indirect=["opened"], ids=ids, scope="module")
+    else:
+        metafunc.parametrize("opened", notebooks, indirect=True, scope="module")
 
 
 @dataclass
@@ -45,13 +78,16 @@ class Opened:
 
 # ------------------------------------------------------------------ page helpers
 
-_PROMPTS_JS = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell')).map(cell => {
+#: The code cells of the notebook on show (other tabs' cells stay in the page, hidden).
+_CELLS = "document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell')"
+
+_PROMPTS_JS = """() => Array.from(CELLS).map(cell => {
     const prompt = cell.querySelector('.jp-InputArea-prompt');
     const editor = cell.querySelector('.jp-InputArea-editor');
     return {prompt: prompt ? prompt.textContent.trim() : '', empty: !(editor && editor.textContent.trim())};
-})"""
+})""".replace("CELLS", _CELLS)
 
-_OUTPUT_PROBLEMS_JS = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell')).map((cell, i) => {
+_OUTPUT_PROBLEMS_JS = """() => Array.from(CELLS).map((cell, i) => {
     const problems = [];
     for (const out of cell.querySelectorAll('.jp-OutputArea-output')) {
         const text = out.innerText || '';
@@ -61,7 +97,7 @@ _OUTPUT_PROBLEMS_JS = """() => Array.from(document.querySelectorAll('.jp-Noteboo
         if (/Error displaying widget|Error rendering output/.test(text)) problems.push(text.slice(0, 300));
     }
     return problems;
-})"""
+})""".replace("CELLS", _CELLS)
 
 
 def _kernel_status(page) -> str:
@@ -107,6 +143,12 @@ def _readout(slider, value) -> None:
     readout.press("Control+A")
     readout.type(str(value))
     readout.press("Enter")
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect  # here: the suite skips without playwright
+
+    return playwright_expect(locator)
 
 
 def _src(locator) -> str:
@@ -156,7 +198,7 @@ def _press_run_and_watch(explorer, *, stop_after: int | None = None) -> tuple[li
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module", params=_notebooks())
+@pytest.fixture(scope="module")
 def opened(request, lab, browser):
     """The notebook open in Chromium after Run All; screenshots at the end."""
     name = request.param
@@ -223,18 +265,12 @@ def test_every_cell_runs_without_an_error(opened, lab):
 
 
 def _main_explorer(opened, kind: str):
+
     explorers = opened.explorers(kind)
     assert explorers.count() >= 1, f"{opened.name} shows no {kind} explorer"
     explorer = explorers.first
     explorer.scroll_into_view_if_needed()
     return explorer
-
-
-def _kinds(name: str) -> list[str]:
-    if name == DEMO_NAME:
-        return list(MAIN_EXPLORER.values())
-    kind = MAIN_EXPLORER.get(name[:2])
-    return [kind] if kind else []
 
 
 #: For each kind: how to change the choice, and what the caption must then say.
@@ -253,9 +289,8 @@ def _choose(explorer, kind: str) -> list[str]:
     raise AssertionError(kind)
 
 
-def test_feature_maps_follow_the_chosen_layer(opened):
-    if "feature-maps" not in _kinds(opened.name):
-        pytest.skip(f"{opened.name} has no feature-maps explorer to check")
+@_for("feature-maps")
+def test_feature_maps_follow_the_chosen_layer(opened, kind):
     explorer = _main_explorer(opened, "feature-maps")
     figure = explorer.locator("img.nst-figure")
     before = _src(figure)
@@ -271,10 +306,8 @@ def test_feature_maps_follow_the_chosen_layer(opened):
     assert "Error" not in _text(caption)
 
 
-@pytest.mark.parametrize("kind", ["reconstruction", "texture", "transfer"])
+@_for("reconstruction", "texture", "transfer")
 def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
-    if kind not in _kinds(opened.name):
-        pytest.skip(f"the {kind} explorer is not {opened.name}'s main widget")
     explorer = _main_explorer(opened, kind)
     expected = _choose(explorer, kind)
     _readout(explorer.locator(".widget-slider", has_text="steps"), 40)
@@ -284,16 +317,15 @@ def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
         assert words in caption, f"the caption {caption!r} does not say {words!r}"
     assert "stopped" not in caption
     assert not _status_error(explorer)
-    assert explorer.locator("button.nst-run").is_enabled() and explorer.locator("button.nst-stop").is_disabled()
+    expect(explorer.locator("button.nst-run")).to_be_enabled()
+    expect(explorer.locator("button.nst-stop")).to_be_disabled()
     figures = explorer.locator("img.nst-figure")
     assert figures.count() >= 1 and all(_src(figures.nth(i)) for i in range(figures.count()))
     _element_screenshot(explorer, screenshot_name(opened.name, f"-{kind}"))
 
 
-@pytest.mark.parametrize("kind", ["reconstruction", "texture", "transfer"])
+@_for("reconstruction", "texture", "transfer")
 def test_stop_ends_the_run_and_keeps_the_image(opened, kind):
-    if kind not in _kinds(opened.name):
-        pytest.skip(f"the {kind} explorer is not {opened.name}'s main widget")
     explorer = _main_explorer(opened, kind)
     _readout(explorer.locator(".widget-slider", has_text="steps"), 500)
     started = time.monotonic()
@@ -305,5 +337,5 @@ def test_stop_ends_the_run_and_keeps_the_image(opened, kind):
     assert kept and kept != seen[0], "the preview went back to the placeholder"
     explorer.page.wait_for_timeout(1000)
     assert _src(explorer.locator("img.nst-preview")) == kept, "the preview changed after the run stopped"
-    assert explorer.locator("button.nst-run").is_enabled()
+    expect(explorer.locator("button.nst-run")).to_be_enabled()
     assert time.monotonic() - started < RUN_TIMEOUT

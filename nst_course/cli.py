@@ -67,7 +67,7 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
         "--weights", default=None, help="auto, imagenet, random or a file path (default $NST_COURSE_WEIGHTS or auto)"
     )
     g.add_argument("--seed", type=int, default=d.seed, help="seed for the starting noise and random weights")
-    g.add_argument("--init", default=d.init, help="starting image: noise, content or style")
+    g.add_argument("--init", default=None, help="starting image: content (transfer's default), noise or style")
     g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
     g.add_argument("--lr", type=float, default=None, help="step size (default 1 for lbfgs, 0.02 for adam)")
     g.add_argument("--pooling", default=d.pooling, help="avg (the paper's) or max")
@@ -160,7 +160,7 @@ def _settings(args: argparse.Namespace, **extra):
         steps=args.steps,
         optimizer=args.optimizer,
         learning_rate=args.lr,
-        init=args.init,
+        init=args.init or ("content" if args.command == "transfer" else "noise"),
         seed=args.seed,
         tv_weight=args.tv_weight,
         normalization=args.normalization,
@@ -203,9 +203,13 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "transfer":
             result = transfer(*images, settings=settings, net=net, progress=progress)
         elif args.command == "reconstruct":
-            result = reconstruct(images[0], layer=args.layer, settings=settings, net=net, progress=progress)
+            result = reconstruct(
+                images[0], layer=args.layer, settings=settings, net=net, progress=progress, init=settings.init
+            )
         else:
-            result = synthesize_texture(images[0], layers=args.layers, settings=settings, net=net, progress=progress)
+            result = synthesize_texture(
+                images[0], layers=args.layers, settings=settings, net=net, progress=progress, init=settings.init
+            )
     except OptimizationError as exc:
         exc.result.save(out)
         raise NSTError(f"{exc} (saved it to {out})") from None

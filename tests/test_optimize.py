@@ -47,9 +47,10 @@ def test_short_transfer_lowers_the_loss_and_keeps_pixels_in_range(net, photo, pa
 
 
 def test_same_seed_same_result_other_seed_other_result(net, photo, painting):
-    a = nst.transfer(photo, painting, settings=dataclasses.replace(TINY, steps=3), net=net, progress=False)
-    b = nst.transfer(photo, painting, settings=dataclasses.replace(TINY, steps=3), net=net, progress=False)
-    c = nst.transfer(photo, painting, settings=dataclasses.replace(TINY, steps=3, seed=1), net=net, progress=False)
+    noise = dataclasses.replace(TINY, steps=3, init="noise")
+    a = nst.transfer(photo, painting, settings=noise, net=net, progress=False)
+    b = nst.transfer(photo, painting, settings=noise, net=net, progress=False)
+    c = nst.transfer(photo, painting, settings=dataclasses.replace(noise, seed=1), net=net, progress=False)
     assert torch.equal(a.image, b.image)
     assert not torch.equal(a.image, c.image)
 
@@ -67,8 +68,30 @@ def test_texture_synthesis_matches_grams_and_ignores_layout(net, painting):
     assert result.loss_drop > 0.5
 
 
+def test_transfer_starts_from_the_content_and_reconstruction_from_noise(net, photo, painting):
+    seen = {}
+    nst.transfer(
+        photo,
+        painting,
+        settings=TINY,
+        net=net,
+        steps=1,
+        progress=False,
+        callback=lambda step, losses, image: seen.setdefault("transfer", losses),
+    )
+    nst.reconstruct(
+        photo,
+        net=net,
+        settings=TINY,
+        steps=1,
+        progress=False,
+        callback=lambda step, losses, image: seen.setdefault("reconstruct", losses),
+    )
+    assert seen["transfer"]["content conv4_2"] < 0.1 * seen["reconstruct"]["content conv4_2"]
+
+
 def test_adam_and_other_inits(net, photo, painting):
-    for init in ("content", "style"):
+    for init in ("noise", "style"):
         r = nst.transfer(photo, painting, settings=TINY, net=net, optimizer="adam", init=init, steps=3, progress=False)
         assert r.history["total"][0] < 10
     start = nst.transfer(photo, painting, settings=TINY, net=net, init="content", steps=1, progress=False)

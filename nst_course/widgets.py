@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "CONV_LAYERS",
     "STYLE_LAYER_SETS",
     "Explorer",
     "FeatureMapsExplorer",
@@ -51,9 +50,6 @@ __all__ = [
     "texture_explorer",
     "transfer_explorer",
 ]
-
-#: The convolutional layers, in order: the choices for content reconstruction.
-CONV_LAYERS: tuple[str, ...] = tuple(name for name in LAYER_NAMES if name.startswith("conv"))
 
 #: The growing layer sets of the paper's Fig. 1 (bottom rows): conv1_1, then
 #: conv1_1 + conv2_1, ... up to all five style layers.
@@ -455,13 +451,44 @@ def _steps_slider(w: Any, value: int) -> Any:
     return w.IntSlider(value=value, min=1, max=max(500, value), step=1, description="steps", continuous_update=False)
 
 
-def _layer_set_dropdown(w: Any, current: Sequence[str]) -> Any:
-    options = [(_join(layers), tuple(layers)) for layers in STYLE_LAYER_SETS]
-    current = tuple(current)
-    if current and current not in STYLE_LAYER_SETS:
-        options.append((_join(current), current))
-    value = current if current else STYLE_LAYERS
-    return w.Dropdown(options=options, value=value, description="layers", layout={"width": "max-content"})
+def _layer_set_controls(w: Any, current: Sequence[str], label: str) -> tuple[Any, Any]:
+    """A dropdown of the paper's growing layer sets, and a multi-select of every layer.
+
+    Picking a set selects its layers; selecting layers by hand (Ctrl/Shift-click)
+    shows "(your choice)" in the dropdown. The run uses the multi-select.
+    """
+    current = tuple(current) or STYLE_LAYERS
+    presets = [(_join(layers), tuple(layers)) for layers in STYLE_LAYER_SETS]
+    custom = ("(your choice)", ())
+    preset = w.Dropdown(
+        options=[*presets, custom],
+        value=current if current in STYLE_LAYER_SETS else (),
+        description=label,
+        layout={"width": "max-content"},
+    )
+    chosen = w.SelectMultiple(
+        options=list(LAYER_NAMES), value=current, rows=6, description="layers", layout={"width": "220px"}
+    )
+
+    def preset_changed(change: dict[str, Any]) -> None:
+        if change["new"]:
+            chosen.value = change["new"]
+
+    def chosen_changed(change: dict[str, Any]) -> None:
+        preset.value = tuple(change["new"]) if tuple(change["new"]) in STYLE_LAYER_SETS else ()
+
+    preset.observe(preset_changed, names="value")
+    chosen.observe(chosen_changed, names="value")
+    preset.add_class("nst-layer-set")
+    chosen.add_class("nst-layers")
+    return preset, chosen
+
+
+def _chosen_layers(value: Sequence[str]) -> tuple[str, ...]:
+    layers = tuple(value)
+    if not layers:
+        raise NSTError("choose at least one layer for the style (Ctrl-click to select several)")
+    return layers
 
 
 def _controls_or_defaults(controls: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -473,13 +500,14 @@ def _controls_or_defaults(controls: dict[str, Any] | None, defaults: dict[str, A
 def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Settings | None = None) -> Explorer | PlainRun:
     """Reconstruct ``image`` from one layer's features, with a live preview. Lesson 01.
 
-    Controls: layer (default ``settings.content_layers[0]``, conv4_2), steps and
-    size. The caption names the layer, the weights and how far the loss fell.
+    Controls: layer (any of :data:`~nst_course.LAYER_NAMES`; default
+    ``settings.content_layers[0]``, conv4_2), steps and size. The caption names
+    the layer, the weights and how far the loss fell.
     """
     base = _base(settings)
     photo = load_image(image)
     first = base.content_layers[0] if base.content_layers else CONTENT_LAYER
-    defaults = {"layer": _layer_or(first, CONV_LAYERS, CONTENT_LAYER), "steps": base.steps, "size": base.size}
+    defaults = {"layer": _layer_or(first, LAYER_NAMES, CONTENT_LAYER), "steps": base.steps, "size": base.size}
 
     def make_plan(controls: dict[str, Any] | None = None) -> Plan:
         choice = _controls_or_defaults(controls, defaults)
@@ -512,7 +540,7 @@ def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Setting
     import ipywidgets as w
 
     controls = {
-        "layer": w.Dropdown(options=list(CONV_LAYERS), value=defaults["layer"], description="layer"),
+        "layer": w.Dropdown(options=list(LAYER_NAMES), value=defaults["layer"], description="layer"),
         "steps": _steps_slider(w, base.steps),
         "size": _size_slider(w, base.size),
     }
@@ -530,8 +558,9 @@ def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Setting
 def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | None = None) -> Explorer | PlainRun:
     """Synthesise a texture from the Gram matrices of a growing layer set. Lesson 02.
 
-    Controls: the layer set (conv1_1; conv1_1 + conv2_1; ... up to conv5_1),
-    steps and size. The caption names the layers and the weights.
+    Controls: the layer set (a preset: conv1_1; conv1_1 + conv2_1; ... up to
+    conv5_1, or any layers picked by hand), steps and size. The caption names
+    the layers and the weights.
     """
     base = _base(settings)
     painting = load_image(style)
@@ -540,7 +569,7 @@ def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | Non
 
     def make_plan(controls: dict[str, Any] | None = None) -> Plan:
         choice = _controls_or_defaults(controls, defaults)
-        layers = tuple(choice["layers"])
+        layers = _chosen_layers(choice["layers"])
         cfg = dataclasses.replace(
             base, style_layers=layers, style_layer_weights=None, steps=int(choice["steps"]), size=int(choice["size"])
         )
@@ -570,12 +599,13 @@ def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | Non
         return _plain_run(make_plan())
     import ipywidgets as w
 
+    preset, chosen = _layer_set_controls(w, start, "layer set")
     controls = {
-        "layers": _layer_set_dropdown(w, start),
+        "preset": preset,
+        "layers": chosen,
         "steps": _steps_slider(w, base.steps),
         "size": _size_slider(w, base.size),
     }
-    controls["layers"].add_class("nst-layers")
     return Explorer(
         "texture",
         "Texture synthesis: which layers make the style?",
@@ -602,7 +632,7 @@ def transfer_explorer(
     start_style = tuple(base.style_layers) or STYLE_LAYERS
     defaults = {
         "style_weight": base.style_weight,
-        "content_layer": _layer_or(first, CONV_LAYERS, CONTENT_LAYER),
+        "content_layer": _layer_or(first, LAYER_NAMES, CONTENT_LAYER),
         "style_layers": start_style,
         "steps": base.steps,
         "size": base.size,
@@ -612,7 +642,7 @@ def transfer_explorer(
         choice = _controls_or_defaults(controls, defaults)
         beta = float(choice["style_weight"])
         content_layer = choice["content_layer"]
-        style_layers = tuple(choice["style_layers"])
+        style_layers = _chosen_layers(choice["style_layers"])
         cfg = dataclasses.replace(
             base,
             style_weight=beta,
@@ -652,6 +682,7 @@ def transfer_explorer(
     import ipywidgets as w
 
     weight = min(max(base.style_weight, 1e-2), 1e4)
+    preset, chosen = _layer_set_controls(w, start_style, "style")
     controls = {
         "style_weight": w.FloatLogSlider(
             value=weight,
@@ -663,15 +694,14 @@ def transfer_explorer(
             readout_format=".3g",
             continuous_update=False,
         ),
-        "content_layer": w.Dropdown(options=list(CONV_LAYERS), value=defaults["content_layer"], description="content"),
-        "style_layers": _layer_set_dropdown(w, start_style),
+        "content_layer": w.Dropdown(options=list(LAYER_NAMES), value=defaults["content_layer"], description="content"),
+        "style_preset": preset,
+        "style_layers": chosen,
         "steps": _steps_slider(w, base.steps),
         "size": _size_slider(w, base.size),
     }
     controls["style_weight"].add_class("nst-style-weight")
     controls["content_layer"].add_class("nst-layer")
-    controls["style_layers"].add_class("nst-layers")
-    controls["style_layers"].description = "style"
     return Explorer(
         "transfer",
         "Style transfer: content + style",

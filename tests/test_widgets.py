@@ -61,7 +61,6 @@ def test_style_layer_sets_grow_to_the_papers_five():
     assert widgets.STYLE_LAYER_SETS[0] == ("conv1_1",)
     assert widgets.STYLE_LAYER_SETS[-1] == nst.STYLE_LAYERS
     assert [len(s) for s in widgets.STYLE_LAYER_SETS] == [1, 2, 3, 4, 5]
-    assert {"conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"} <= set(widgets.CONV_LAYERS)
 
 
 def test_feature_maps_explorer_caption_follows_the_layer(front_end, net):
@@ -119,9 +118,14 @@ def test_settings_give_the_defaults(front_end, net):
 
 def test_texture_explorer_runs_the_chosen_layer_set(front_end, net):
     explorer = widgets.texture_explorer(painting(), net, settings=TINY)
-    labels = [label for label, _ in explorer.controls["layers"].options]
-    assert labels[0] == "conv1_1" and labels[1] == "conv1_1 + conv2_1" and len(labels) == 5
-    explorer.controls["layers"].value = ("conv1_1", "conv2_1")
+    preset, chosen = explorer.controls["preset"], explorer.controls["layers"]
+    labels = [label for label, _ in preset.options]
+    assert labels[:2] == ["conv1_1", "conv1_1 + conv2_1"] and labels[-1] == "(your choice)" and len(labels) == 6
+    assert chosen.value == nst.STYLE_LAYERS and preset.value == nst.STYLE_LAYERS
+    chosen.value = ("conv1_1", "relu3_1")  # by hand
+    assert preset.value == ()
+    preset.value = ("conv1_1", "conv2_1")  # a preset selects its layers
+    assert chosen.value == ("conv1_1", "conv2_1")
     before = explorer.preview.value
     result = finish(explorer)
     assert result.settings["style_layers"] == ("conv1_1", "conv2_1")
@@ -159,6 +163,27 @@ def test_stop_keeps_the_best_image_so_far(front_end, net):
     assert explorer.preview.value == widgets._png(result.image)
     assert "stopped at step" in explorer.caption.value and "conv4_2" in explorer.caption.value
     assert not explorer.run_button.disabled and explorer.stop_button.disabled
+
+
+def test_reconstruction_offers_every_layer_and_a_hand_picked_style(front_end, net):
+    rec = widgets.reconstruction_explorer(photo(), net, settings=TINY)
+    assert list(rec.controls["layer"].options) == list(nst.LAYER_NAMES)
+    rec.controls["layer"].value = "relu2_1"
+    assert finish(rec).settings["content_layers"] == ("relu2_1",)
+    assert "Reconstruction from relu2_1 —" in rec.caption.value
+    tra = widgets.transfer_explorer(photo(), painting(), net, settings=TINY)
+    tra.controls["style_layers"].value = ("conv1_1", "conv3_1")
+    assert tra.controls["style_preset"].value == ()
+    result = finish(tra)
+    assert result.settings["style_layers"] == ("conv1_1", "conv3_1")
+    assert "style conv1_1 + conv3_1 —" in tra.caption.value
+
+
+def test_no_style_layer_is_a_clear_error(front_end, net):
+    explorer = widgets.texture_explorer(painting(), net, settings=TINY)
+    explorer.controls["layers"].value = ()
+    explorer.run_button.click()
+    assert explorer._thread is None and "choose at least one layer" in explorer.status.value
 
 
 def test_an_error_is_one_line_and_run_comes_back(front_end, net, monkeypatch):

@@ -95,6 +95,8 @@ _OUTPUT_PROBLEMS_JS = """() => Array.from(CELLS).map((cell, i) => {
         const stderr = mime === 'application/vnd.jupyter.stderr';
         if (stderr && /Traceback|Error/.test(text)) problems.push(text.slice(0, 600));
         if (/Error displaying widget|Error rendering output/.test(text)) problems.push(text.slice(0, 300));
+        const figureAsText = /^<Figure size [0-9.x]+ with \\d+ Axes>$/.test(text.trim());
+        if (figureAsText) problems.push('a figure shown as text, not drawn: ' + text);
     }
     return problems;
 })""".replace("CELLS", _CELLS)
@@ -279,13 +281,13 @@ def _choose(explorer, kind: str) -> list[str]:
         explorer.locator(".nst-layer select").select_option("conv3_2")
         return ["Reconstruction from conv3_2", "weights", "loss fell"]
     if kind == "texture":
-        explorer.locator(".nst-layers select").select_option(label="conv1_1 + conv2_1")
+        explorer.locator(".nst-layer-set select").select_option(label="conv1_1 + conv2_1")  # a preset
         return ["Texture from conv1_1 + conv2_1 —", "weights", "loss fell"]
     if kind == "transfer":
         _readout(explorer.locator(".nst-style-weight"), 100)
         explorer.locator(".nst-layer select").select_option("conv3_2")
-        explorer.locator(".nst-layers select").select_option(label="conv1_1 + conv2_1 + conv3_1")
-        return ["β = 100", "content conv3_2", "style conv1_1 + conv2_1 + conv3_1 —", "weights", "loss fell"]
+        explorer.locator("select.nst-layers, .nst-layers select").first.select_option(["conv1_1", "conv3_1"])  # by hand
+        return ["β = 100", "content conv3_2", "style conv1_1 + conv3_1 —", "weights", "loss fell"]
     raise AssertionError(kind)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import plotting
 from .course import (
     check_content_loss,
     check_gram_matrix,
@@ -63,6 +64,7 @@ __all__ = [
     "load_painting",
     "load_vgg19",
     "optimize",
+    "plotting",
     "quick_mode",
     "read_metadata",
     "reconstruct",

@@ -205,6 +205,7 @@ class Explorer:
         target: torch.Tensor | None = None,
         target_label: str = "target",
         figures: int = 1,
+        control_area: Any = None,
     ) -> None:
         import ipywidgets as w
 
@@ -244,7 +245,7 @@ class Explorer:
         def labelled(label: str, image: Any) -> Any:
             return w.VBox([w.HTML(f"<b>{label}</b>"), image])
 
-        control_row = w.HBox(
+        control_row = control_area or w.HBox(
             [*controls.values()],
             layout={"flex_flow": "row wrap", "align_items": "center", "grid_gap": "4px 16px"},
         )
@@ -451,11 +452,12 @@ def _steps_slider(w: Any, value: int) -> Any:
     return w.IntSlider(value=value, min=1, max=max(500, value), step=1, description="steps", continuous_update=False)
 
 
-def _layer_set_controls(w: Any, current: Sequence[str], label: str) -> tuple[Any, Any]:
+def _layer_set_controls(w: Any, current: Sequence[str], label: str) -> tuple[Any, Any, Any]:
     """A dropdown of the paper's growing layer sets, and a multi-select of every layer.
 
     Picking a set selects its layers; selecting layers by hand (Ctrl/Shift-click)
-    shows "(your choice)" in the dropdown. The run uses the multi-select.
+    shows "(your choice)" in the dropdown. The run uses the multi-select. Returns
+    both and a box that shows them with the current choice in words.
     """
     current = tuple(current) or STYLE_LAYERS
     presets = [(_join(layers), tuple(layers)) for layers in STYLE_LAYER_SETS]
@@ -477,11 +479,25 @@ def _layer_set_controls(w: Any, current: Sequence[str], label: str) -> tuple[Any
     def chosen_changed(change: dict[str, Any]) -> None:
         preset.value = tuple(change["new"]) if tuple(change["new"]) in STYLE_LAYER_SETS else ()
 
+    shown = w.HTML(layout={"margin": "0 0 0 90px"})
+
+    def show_choice() -> None:
+        text = _join(chosen.value) if chosen.value else "none: pick at least one"
+        shown.value = f"<small>chosen: {_html(text)} (Ctrl- or Shift-click for several)</small>"
+
     preset.observe(preset_changed, names="value")
     chosen.observe(chosen_changed, names="value")
+    chosen.observe(lambda _change: show_choice(), names="value")
+    show_choice()
     preset.add_class("nst-layer-set")
     chosen.add_class("nst-layers")
-    return preset, chosen
+    shown.add_class("nst-chosen-layers")
+    return preset, chosen, w.VBox([preset, chosen, shown], layout={"grid_gap": "4px"})
+
+
+def _two_columns(w: Any, left: Sequence[Any], right: Any) -> Any:
+    column = w.VBox(list(left), layout={"grid_gap": "4px"})
+    return w.HBox([column, right], layout={"flex_flow": "row wrap", "grid_gap": "8px 32px"})
 
 
 def _chosen_layers(value: Sequence[str]) -> tuple[str, ...]:
@@ -599,13 +615,14 @@ def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | Non
         return _plain_run(make_plan())
     import ipywidgets as w
 
-    preset, chosen = _layer_set_controls(w, start, "layer set")
+    preset, chosen, picker = _layer_set_controls(w, start, "layer set")
     controls = {
         "preset": preset,
         "layers": chosen,
         "steps": _steps_slider(w, base.steps),
         "size": _size_slider(w, base.size),
     }
+    area = _two_columns(w, [controls["steps"], controls["size"]], picker)
     return Explorer(
         "texture",
         "Texture synthesis: which layers make the style?",
@@ -613,6 +630,7 @@ def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | Non
         lambda: make_plan(controls),
         target=resize(painting, base.size),
         target_label="style (target)",
+        control_area=area,
     )
 
 
@@ -682,7 +700,7 @@ def transfer_explorer(
     import ipywidgets as w
 
     weight = min(max(base.style_weight, 1e-2), 1e4)
-    preset, chosen = _layer_set_controls(w, start_style, "style")
+    preset, chosen, picker = _layer_set_controls(w, start_style, "style")
     controls = {
         "style_weight": w.FloatLogSlider(
             value=weight,
@@ -710,4 +728,5 @@ def transfer_explorer(
         target=resize(photo, base.size),
         target_label="content",
         figures=2,
+        control_area=_two_columns(w, [controls[k] for k in ("style_weight", "content_layer", "steps", "size")], picker),
     )

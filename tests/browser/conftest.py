@@ -4,7 +4,12 @@ The server runs on 127.0.0.1 with a random free port and a token, in a temporary
 copy of ``notebooks/`` (the stored notebooks are never touched), with untrained
 weights and the quick mode. Its settings (no news toast, every cell kept in the
 page) live in a temporary folder too. It is stopped by its PID at the end.
-Screenshots go to ``artifacts/screenshots/``.
+Screenshots go to ``artifacts/screenshots/``, the server's log to
+``artifacts/jupyterlab.log``.
+
+Without /usr/bin/chromium (or ``$NST_COURSE_CHROMIUM``) or the playwright package
+every browser test is skipped with the reason. ``$NST_COURSE_NOTEBOOKS`` tests
+the notebooks of another folder (for example freshly built ones).
 """
 
 from __future__ import annotations

@@ -4,7 +4,11 @@ For every notebook: run all cells and check that no cell shows an error; then
 take the lesson's main explorer, change its choice, press Run, and check that
 the live preview changes while it runs and that the caption names the choice;
 start a long run, press Stop, and check that the image shown so far stays.
-A screenshot of each notebook goes to artifacts/screenshots/.
+A screenshot of each notebook (and of each explorer after its run) goes to
+artifacts/screenshots/. While notebooks/ holds no lessons, a demo notebook of
+all four explorers is tested instead.
+
+Run only these: ``pytest -m browser``; skip them: ``pytest -m "not browser"``.
 """
 
 from __future__ import annotations

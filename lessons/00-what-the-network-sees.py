@@ -43,8 +43,8 @@ for row in nst.describe_layers((224, 224)):
 
 # %% [markdown]
 # The grid shrinks by 2 at every pooling layer while the channels grow from 64 to 512:
-# deep layers describe fewer, larger regions with more kinds of feature. At conv5_1 one
-# value sees a region wider than 200 pixels.
+# deep layers describe fewer, larger regions with more kinds of feature. One value of
+# conv5_1 sees 156 pixels across; one of pool5, 268.
 #
 # Here is the same table for this lesson's photo, a built-in stand-in for the paper's
 # Neckarfront photograph (Fig. 2 and 3). Only the grid sizes change with the image size.
@@ -97,25 +97,23 @@ widgets.feature_maps_explorer(photo, net)
 # ## Max or average pooling?
 #
 # VGG-19 was trained with *max* pooling: each 2 x 2 window passes on its largest value.
-# Gatys et al. replace it by *average* pooling, which "improves the gradient flow and one
-# obtains slightly more appealing results" (Sec. 2). Max pooling passes on one value per
-# window, so the gradient reaches only one of the four inputs; average pooling spreads it
-# over all four. `nst.load_vgg19(pooling="max")` gives VGG's own choice.
+# Gatys et al. replace it by *average* pooling, which gave "slightly more appealing
+# results" (Sec. 2). One way to see why: max pooling passes on one value per window, so
+# the gradient reaches only one of the four inputs; average pooling spreads it over all
+# four. `nst.load_vgg19(pooling="max")` gives VGG's own choice.
 
 # %%
 net_max = nst.load_vgg19(pooling="max")
 pooled_avg = net(photo, ["pool1", "pool2"])
 pooled_max = net_max(photo, ["pool1", "pool2"])
-channel = 0
+channel = int(pooled_avg["pool2"][0].flatten(1).std(1).argmax())  # the most varied map
+maps = [pooled[:, channel : channel + 1].expand(-1, 3, -1, -1) for pooled in (pooled_avg["pool2"], pooled_max["pool2"])]
 plotting.show_images(
-    [
-        photo,
-        pooled_avg["pool2"][:, channel : channel + 1].expand(-1, 3, -1, -1) / pooled_avg["pool2"][:, channel].max(),
-        pooled_max["pool2"][:, channel : channel + 1].expand(-1, 3, -1, -1) / pooled_max["pool2"][:, channel].max(),
-    ],
+    [photo, *(m / m.max() for m in maps)],
     ["photo", f"pool2, channel {channel}: average", f"pool2, channel {channel}: max"],
-    suptitle=f"weights: {net.weights}",
+    suptitle=f"Average or max pooling · weights: {net.weights}",
 )
+
 
 # %% [markdown]
 # Max pooling keeps the strongest response of each window and looks sharper and

@@ -10,6 +10,8 @@
 # takes conv4_2 as the *content* of an image.
 
 # %%
+import torch
+
 import nst_course as nst
 from nst_course import plotting, widgets
 
@@ -31,8 +33,9 @@ print(f"photo: {photo.shape[-2]} x {photo.shape[-1]} px; {settings.steps} L-BFGS
 #
 # $$\mathcal{L}_{content} = \tfrac12 \sum_{i,j} \left(F^l_{ij} - P^l_{ij}\right)^2 .$$
 #
-# It is zero when the features are equal. Its gradient with respect to $F^l$ is simply
-# $F^l - P^l$ (eq. 2); back-propagation carries it down to the pixels.
+# It is zero when the features are equal. Its derivative with respect to $F^l$ is simply
+# $F^l - P^l$ (eq. 2, where the paper's features are positive); back-propagation carries
+# it down to the pixels.
 #
 # ### Exercise: write the content loss
 #
@@ -60,13 +63,15 @@ passed = nst.check_content_loss(content_loss)
 # The package's `nst.content_loss` divides by the target's squared size instead of
 # halving (`normalization="relative"`, the default): every layer's loss then starts near
 # 1, whatever the scale of its features. That changes the loss's size, not where its
-# minimum is. Two values that hold for any image:
+# minimum is. Three values that hold for any image:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 target = net(photo, ["conv4_2"])["conv4_2"]
 print("loss of the photo's own features:", float(nst.content_loss(target, target)))
 print("loss of all-zero features (relative):", round(float(nst.content_loss(0 * target, target)), 6))
+ones, zeros = torch.ones(1, 1, 2, 3), torch.zeros(1, 1, 2, 3)
+print("eq. (1) for F = 1, P = 0 on 6 values:", float(nst.content_loss(ones, zeros, normalization="paper")))
 
 # %% [markdown]
 # ## Fig. 1, top row: reconstructions from five layers
@@ -83,7 +88,7 @@ print(f"the next cell will take about {seconds:.0f} s ({len(layers)} runs of {se
 # %%
 results = {layer: nst.reconstruct(photo, layer=layer, settings=settings, net=net) for layer in layers}
 for layer, result in results.items():
-    print(f"{layer}: loss fell by {100 * result.loss_drop:.1f}% in {result.seconds:.0f} s")
+    print(f"{layer}: loss fell to {100 * (1 - result.loss_drop):.2g}% of its start in {result.seconds:.0f} s")
 
 # %%
 plotting.show_images(

@@ -117,7 +117,8 @@ print(f"the next cell will take about {seconds:.0f} s ({len(layer_sets)} runs of
 # %%
 textures = [nst.synthesize_texture(style, layers=layer_set, settings=settings, net=net) for layer_set in layer_sets]
 for layer_set, result in zip(layer_sets, textures, strict=True):
-    print(f"up to {layer_set[-1]}: loss fell by {100 * result.loss_drop:.1f}% in {result.seconds:.0f} s")
+    left = 100 * (1 - result.loss_drop)
+    print(f"up to {layer_set[-1]}: loss fell to {left:.2g}% of its start in {result.seconds:.0f} s")
 
 # %%
 plotting.show_images(

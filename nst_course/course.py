@@ -53,7 +53,7 @@ _LESSONS: dict[str, dict[str, object]] = {
     "00": {"size": 224, "steps": 1},
     "01": {"size": 128, "steps": 100},
     "02": {"size": 128, "steps": 100},
-    "03": {"size": 128, "steps": 150},
+    "03": {"size": 128, "steps": 100},
 }
 _QUICK = {"size": 48, "steps": 8}
 

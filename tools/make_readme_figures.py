@@ -59,12 +59,12 @@ def lesson_01(nst, plotting, net):
 
 def lesson_02(nst, plotting, net):
     settings = nst.lesson_settings(2)
-    style, caption = nst.load_painting("starry_night", size=settings.size)
+    style = nst.load_image("swirls", size=settings.size)  # built-in, so the figure is the same everywhere
     sets = [nst.STYLE_LAYERS[: i + 1] for i in range(len(nst.STYLE_LAYERS))]
     results = [nst.synthesize_texture(style, layers=s, settings=settings, net=net, progress=False) for s in sets]
     return plotting.show_images(
         [style, *(r.image for r in results)],
-        [caption.split(" (")[0], *(f"conv1_1 ... {s[-1]}" for s in sets)],
+        ["'swirls'", *(f"conv1_1 ... {s[-1]}" for s in sets)],
         suptitle=f"Lesson 02: textures (Fig. 1, bottom), {settings.steps} steps · weights: {net.weights}",
         size=2.6,
     )
@@ -73,16 +73,27 @@ def lesson_02(nst, plotting, net):
 def lesson_03(nst, plotting, net):
     settings = nst.lesson_settings(3)
     photo = nst.load_image("town", size=settings.size)
-    names = ["shipwreck", "starry_night", "the_scream", "portrait_of_picasso", "composition_vii"]
-    paintings = [nst.load_painting(name, size=settings.size) for name in names]
-    results = [nst.transfer(photo, p, settings=settings, net=net, progress=False) for p, _ in paintings]
+    names = ["swirls", "waves", "mosaic"]  # built-in paintings: the same picture on every machine
+    styles = [nst.load_image(name, size=settings.size) for name in names]
+    results = [nst.transfer(photo, style, settings=settings, net=net, progress=False) for style in styles]
     return plotting.show_images(
-        [photo, *(p for p, _ in paintings), photo, *(r.image for r in results)],
-        ["town", *(c.split(" (")[0] for _, c in paintings), "", *(f"in the style of {n}" for n in names)],
+        [photo, *styles, photo, *(r.image for r in results)],
+        ["town (content)", *(f"'{n}' (style)" for n in names), "", *(f"town in the style of '{n}'" for n in names)],
         columns=len(names) + 1,
-        suptitle=f"Lesson 03: the town in five styles (Fig. 3), {settings.steps} steps · weights: {net.weights}",
-        size=2.4,
+        suptitle=f"Lesson 03: style transfer, {settings.steps} steps · weights: {net.weights}",
+        size=2.6,
     )
+
+
+def save_small(figure, path: Path) -> None:
+    """A PNG with a 256-colour palette: a fraction of the size, no visible change at this scale."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
 
 
 FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03}
@@ -108,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         figure = FIGURES[lesson](nst, plotting, net)
         path = OUT / f"lesson-{lesson}.png"
-        figure.savefig(path, dpi=DPI, metadata={"Software": f"nst-course {nst.__version__}"})
+        save_small(figure, path)
         size = path.stat().st_size // 1024
         print(f"{path.relative_to(ROOT)}: {size} KB in {time.perf_counter() - start:.0f} s (weights: {net.weights})")
     return 0

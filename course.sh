@@ -19,7 +19,8 @@ setup() {  # $1: pip extras, e.g. "[test]" or ""
     fi
     local stamp="$venv/.nst-course-installed$1"
     local want
-    want="$(cat pyproject.toml "$constraints" 2>/dev/null | sha256sum | cut -c1-16)"
+    want="$("$venv/bin/python" -c 'import hashlib, pathlib, sys
+print(hashlib.sha256(b"".join(pathlib.Path(f).read_bytes() for f in sys.argv[1:] if pathlib.Path(f).is_file())).hexdigest()[:16])' pyproject.toml "$constraints")"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "== installing nst-course$1 and its dependencies (the first time takes a few minutes)"
         local args=(-q -e ".$1")

@@ -45,7 +45,8 @@ print(f"the next cell will take about {seconds:.0f} s ({settings.steps} steps)")
 
 # %%
 result = nst.transfer(photo, style, settings=settings, net=net)
-print(f"loss fell by {100 * result.loss_drop:.1f}% in {result.seconds:.0f} s; best image at step {result.best_step}")
+print(f"loss fell to {100 * (1 - result.loss_drop):.2g}% of its start in {result.seconds:.0f} s")
+print(f"the best image was at step {result.best_step} of {result.steps_done}")
 
 # %%
 plotting.show_images(
@@ -109,7 +110,7 @@ print(f"{len(gallery)} transfers in {sum(r.seconds for r in gallery):.0f} s")
 # %%
 plotting.show_images(
     [photo, *(painting for painting, _ in paintings), photo, *(r.image for r in gallery)],
-    ["town", *(caption.split(" (")[0] for _, caption in paintings), "", *(f"in the style of {n}" for n in names)],
+    ["town", *(caption.split(" (")[0] for _, caption in paintings), "", *(["in the style above"] * len(names))],
     columns=len(names) + 1,
     suptitle=f"The town in five styles (Fig. 3) · weights: {net.weights}",
     size=2.6,
@@ -128,4 +129,5 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # made (`nst.read_metadata(path)` reads them back).
 #
 # **Where next?** Fig. 6 of the paper: start from the photo instead of noise
-# (`settings.init = "content"`). Fig. 7: `style_weight` small, photo to photo.
+# (`nst.transfer(..., init="content")`). Fig. 7: a small `style_weight` and a photo as
+# the style image.

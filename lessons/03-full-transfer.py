@@ -3,9 +3,13 @@
 #
 # Put lessons 01 and 02 together (Fig. 2 of the paper): take the content target $P^l$
 # from a photo at conv4_2, the style targets $A^l$ (Gram matrices) from a painting at
-# conv1_1 ... conv5_1, start from white noise and minimise (eq. 7)
+# conv1_1 ... conv5_1, start from an image and minimise (eq. 7)
 #
 # $$\mathcal{L}_{total} = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}.$$
+#
+# The paper starts from white noise; the package starts from the photo
+# (`settings.init == "content"`, as in the authors' own code), which shows the layout at
+# once on a CPU. Fig. 6 of the paper shows that the start changes little.
 #
 # No image can match both exactly, so $\alpha / \beta$ decides the balance: more
 # style gives more of the painting's colours and strokes, more content keeps the photo
@@ -23,6 +27,7 @@ print("weights:", net.weights)
 print("style image:", style_caption)
 print(f"size: {photo.shape[-2]} x {photo.shape[-1]} px; {settings.steps} L-BFGS steps per image")
 print(f"content layers {settings.content_layers}, style layers {settings.style_layers}")
+print(f"start image: {settings.init}")
 print(f"alpha (content_weight) = {settings.content_weight}, beta (style_weight) = {settings.style_weight}")
 
 # %% [markdown]
@@ -128,6 +133,6 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # weights and the package versions inside the PNG, so a picture always says how it was
 # made (`nst.read_metadata(path)` reads them back).
 #
-# **Where next?** Fig. 6 of the paper: start from the photo instead of noise
-# (`nst.transfer(..., init="content")`). Fig. 7: a small `style_weight` and a photo as
+# **Where next?** Fig. 6 of the paper: start from white noise as the paper does
+# (`nst.transfer(..., init="noise")`). Fig. 7: a small `style_weight` and a photo as
 # the style image.

@@ -54,7 +54,9 @@ MSG
         ;;
     lab)
         setup ""
-        exec "$venv/bin/jupyter" lab notebooks/
+        lab_args=(lab notebooks/)
+        [ "$(id -u)" = 0 ] && lab_args+=(--allow-root)  # e.g. in a container; Jupyter refuses root otherwise
+        exec "$venv/bin/jupyter" "${lab_args[@]}"
         ;;
     test)
         setup "[test]"

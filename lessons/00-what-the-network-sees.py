@@ -29,9 +29,15 @@ print("image size (longest side):", settings.size, "px", "(quick mode)" if nst.q
 #
 # Each of the five blocks has 2 or 4 convolutions (`convB_D`, each followed by a
 # `reluB_D`) and ends with a pooling layer `poolB` that halves the grid. The paper names
-# layers this way; so does this course. The table is for a 224 x 224 image, VGG's own
-# input size. The *receptive field* is how many input pixels across one value can see:
-# it grows by 2 with every 3 x 3 convolution and doubles its growth after every pooling.
+# layers this way; so does this course. One detail matters when you compare with other
+# code: the paper's software (Caffe) applies each ReLU in place, so the responses the
+# paper calls conv4_2 are rectified, what this course calls relu4_2. The course's
+# defaults are the convolution outputs before the ReLU; give the `relu` names to any
+# function or widget to follow the paper to the letter.
+#
+# The table is for a 224 x 224 image, VGG's own input size. The *receptive field* is
+# how many input pixels across one value can see: it grows by 2 with every 3 x 3
+# convolution and doubles its growth after every pooling.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -69,7 +69,7 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help="seed for the starting noise and random weights")
     g.add_argument("--init", default=None, help="starting image: content (transfer's default), noise or style")
     g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
-    g.add_argument("--lr", type=float, default=None, help="step size (default 1 for lbfgs, 0.02 for adam)")
+    g.add_argument("--lr", type=float, default=None, help="step size (default 0.5 for lbfgs, 0.02 for adam)")
     g.add_argument("--pooling", default=d.pooling, help="avg (the paper's) or max")
     g.add_argument("--normalization", default=d.normalization, help="relative (default), paper or mean")
     g.add_argument("--tv-weight", type=float, default=d.tv_weight, help="total-variation weight (default 0)")

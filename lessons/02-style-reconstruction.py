@@ -123,7 +123,7 @@ for layer_set, result in zip(layer_sets, textures, strict=True):
 # %%
 plotting.show_images(
     [style, *(result.image for result in textures)],
-    ["style image", *(f"conv1_1 ... {layer_set[-1]}" for layer_set in layer_sets)],
+    ["style image", *(" + ".join(s) if len(s) < 3 else f"conv1_1 ... {s[-1]}" for s in layer_sets)],
     suptitle=f"Textures from growing sets of layers (Fig. 1, bottom) · weights: {net.weights}",
 )
 

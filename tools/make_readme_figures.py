@@ -64,7 +64,7 @@ def lesson_02(nst, plotting, net):
     results = [nst.synthesize_texture(style, layers=s, settings=settings, net=net, progress=False) for s in sets]
     return plotting.show_images(
         [style, *(r.image for r in results)],
-        ["'swirls'", *(f"conv1_1 ... {s[-1]}" for s in sets)],
+        ["'swirls'", *(" + ".join(s) if len(s) < 3 else f"conv1_1 ... {s[-1]}" for s in sets)],
         suptitle=f"Lesson 02: textures (Fig. 1, bottom), {settings.steps} steps · weights: {net.weights}",
         size=2.6,
     )

@@ -317,10 +317,6 @@ def optimize(
     return result(state["stopped"])
 
 
-def _as_image(source: ImageSource | None, size: int | None) -> torch.Tensor | None:
-    return None if source is None else load_image(source, size=size)
-
-
 def run(
     *,
     content: ImageSource | None = None,
@@ -343,8 +339,8 @@ def run(
     if net is None:
         net = load_vgg19(settings.weights, pooling=settings.pooling, device=device, seed=settings.seed)
     dev = next(net.parameters()).device
-    content_full = _as_image(content, None)
-    style_full = _as_image(style, None)
+    content_full = load_image(content) if content is not None else None
+    style_full = load_image(style) if style is not None else None
     scales = settings.scales or (settings.size,)
     steps_per_scale = [settings.steps // len(scales) + (i < settings.steps % len(scales)) for i in range(len(scales))]
     generator = torch.Generator().manual_seed(settings.seed)

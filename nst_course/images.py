@@ -224,11 +224,18 @@ def save_image(
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(buffer.getvalue())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a result is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

@@ -144,6 +144,7 @@ def test_save_is_atomic_png_with_metadata(tmp_path):
     image = nst.load_image(_gradient())
     out = nst.save_image(image, tmp_path / "sub" / "out.png", metadata={"settings": {"seed": 3}, "note": "hi"})
     assert [p.name for p in out.parent.iterdir()] == ["out.png"], "no temporary file may be left behind"
+    assert out.stat().st_mode & 0o044 == 0o044, "a saved result is readable by others, like any new file"
     meta = nst.read_metadata(out)
     assert meta == {"settings": {"seed": 3}, "note": "hi"}
     again = nst.load_image(out)

@@ -78,6 +78,12 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _run_parser(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand that runs the optimisation; its help ends with the examples."""
+    examples = EXAMPLES.split("\n\n")[0]
+    return sub.add_parser(name, help=help, epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .optimize import Settings
     from .samples import PAINTINGS, sample_names
@@ -95,12 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nst-course {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "transfer",
-        help="paint CONTENT in the style of STYLE",
-        epilog=EXAMPLES.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _run_parser(sub, "transfer", "paint CONTENT in the style of STYLE")
     p.add_argument("content", help="content image: a path, URL or built-in name")
     p.add_argument("style", help="style image: a path, URL or built-in name")
     p.add_argument("--content-layers", type=_csv, default=(CONTENT_LAYER,), help=f"default {CONTENT_LAYER}")
@@ -110,22 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-weight", type=float, default=d.style_weight, help=f"beta (default {d.style_weight:g})")
     _common(p, steps=d.steps)
 
-    p = sub.add_parser(
-        "reconstruct",
-        help="rebuild IMAGE from one layer's features (lesson 01)",
-        epilog=EXAMPLES.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _run_parser(sub, "reconstruct", "rebuild IMAGE from one layer's features (lesson 01)")
     p.add_argument("image", help="a path, URL or built-in name")
     p.add_argument("--layer", type=_csv, default=(CONTENT_LAYER,), help=f"layer(s), default {CONTENT_LAYER}")
     _common(p, steps=d.steps)
 
-    p = sub.add_parser(
-        "texture",
-        help="synthesise STYLE's texture from Gram matrices (lesson 02)",
-        epilog=EXAMPLES.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _run_parser(sub, "texture", "synthesise STYLE's texture from Gram matrices (lesson 02)")
     p.add_argument("style", help="a path, URL or built-in name")
     p.add_argument("--layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
     _common(p, steps=d.steps)

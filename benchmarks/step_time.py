@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--weights", default="random")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
-    net = nst.load_vgg19(args.weights, device=args.device)
+    net = nst.load_vgg19(weights=args.weights, device=args.device)
     print(f"weights: {net.weights}; device: {next(net.parameters()).device}; torch threads: {torch.get_num_threads()}")
     sizes = [int(s) for s in args.sizes.split(",")]
     base = None

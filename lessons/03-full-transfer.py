@@ -28,7 +28,7 @@ print("style image:", style_caption)
 print(f"size: {photo.shape[-2]} x {photo.shape[-1]} px; {settings.steps} L-BFGS steps per image")
 print(f"content layers {settings.content_layers}, style layers {settings.style_layers}")
 print(f"start image: {settings.init}")
-print(f"alpha (content_weight) = {settings.content_weight}, beta (style_weight) = {settings.style_weight}")
+print(f"alpha (content_weight) = {settings.content_weight}, beta (style_weight) = {settings.beta}")
 
 # %% [markdown]
 # **About alpha and beta.** The paper's ratios ($\alpha/\beta$ = 1e-3 and so on, Fig. 3)
@@ -59,7 +59,7 @@ plotting.show_images(
     [
         "content: town",
         f"style: {style_caption}",
-        f"result, beta/alpha = {settings.style_weight / settings.content_weight:g}",
+        f"result, beta/alpha = {settings.beta / settings.content_weight:g}",
     ],
     suptitle=f"Style transfer (Fig. 2) · weights: {net.weights}",
     size=3.5,

@@ -6,6 +6,10 @@ The lessons import everything from here::
     net = nst.load_vgg19()                       # weights: see nst_course.vgg
     photo = nst.load_image("town", size=256)
     result = nst.reconstruct(photo, layer="conv4_2", net=net, steps=100)
+
+Where things live: ``settings`` (what to optimise), ``objective`` (the weighted
+terms), ``optimize`` (THE loop and its ``Result``), ``tasks`` (reconstruct,
+texture, transfer), ``vgg`` (the network and its weights), ``losses``.
 """
 
 from __future__ import annotations
@@ -25,19 +29,21 @@ from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
 from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
-from .optimize import (
-    Objective,
-    OptimizationError,
-    Result,
-    Settings,
-    optimize,
-    reconstruct,
-    run,
-    synthesize_texture,
-    transfer,
-)
+from .objective import Objective
+from .optimize import OptimizationError, Result, optimize
 from .samples import sample_names
-from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, describe_layers, export_weights, load_vgg19
+from .settings import Settings
+from .tasks import reconstruct, run, synthesize_texture, transfer
+from .vgg import (
+    CONTENT_LAYER,
+    LAYER_NAMES,
+    STYLE_LAYERS,
+    VGG19,
+    describe_layers,
+    export_weights,
+    load_vgg19,
+    resolve_weights,
+)
 
 __all__ = [
     "CONTENT_LAYER",
@@ -69,6 +75,7 @@ __all__ = [
     "read_metadata",
     "reconstruct",
     "resize",
+    "resolve_weights",
     "run",
     "sample_names",
     "save_image",

@@ -55,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
-    from .optimize import Settings
+    from .settings import Settings
 
     d = Settings()
     g = parser.add_argument_group("common options")
@@ -70,7 +70,7 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("--init", default=None, help="starting image: content (transfer's default), noise or style")
     g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
     g.add_argument("--lr", type=float, default=None, help="step size (default 0.5 for lbfgs, 0.02 for adam)")
-    g.add_argument("--pooling", default=d.pooling, help="avg (the paper's) or max")
+    g.add_argument("--pooling", default="avg", help="avg (the paper's) or max")
     g.add_argument("--normalization", default=d.normalization, help="relative (default), paper or mean")
     g.add_argument("--tv-weight", type=float, default=d.tv_weight, help="total-variation weight (default 0)")
     g.add_argument("--scales", type=_ints, default=(), help="coarse to fine, e.g. 128,256 (steps are shared out)")
@@ -85,8 +85,8 @@ def _run_parser(sub, name: str, help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .optimize import Settings
     from .samples import PAINTINGS, sample_names
+    from .settings import Settings
     from .vgg import CONTENT_LAYER, STYLE_LAYERS
 
     d = Settings()
@@ -108,7 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
     p.add_argument("--style-layer-weights", type=_floats, default=None, help="one per style layer (default 1/L each)")
     p.add_argument("--content-weight", type=float, default=d.content_weight, help="alpha (default 1)")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, help=f"beta (default {d.style_weight:g})")
+    p.add_argument(
+        "--style-weight",
+        type=float,
+        default=None,
+        help="beta (default: 3 with relative or mean normalisation, 1e4 with the paper's)",
+    )
     _common(p, steps=d.steps)
 
     p = _run_parser(sub, "reconstruct", "rebuild IMAGE from one layer's features (lesson 01)")
@@ -144,7 +149,7 @@ def _check_output(path: str, overwrite: bool) -> Path:
 
 
 def _settings(args: argparse.Namespace, **extra):
-    from .optimize import Settings
+    from .settings import Settings
 
     return Settings(
         size=args.size,
@@ -155,8 +160,6 @@ def _settings(args: argparse.Namespace, **extra):
         seed=args.seed,
         tv_weight=args.tv_weight,
         normalization=args.normalization,
-        weights=args.weights or os.environ.get("NST_COURSE_WEIGHTS") or "auto",
-        pooling=args.pooling,
         scales=args.scales,
         **extra,
     )
@@ -164,7 +167,8 @@ def _settings(args: argparse.Namespace, **extra):
 
 def _run(args: argparse.Namespace) -> int:
     from .images import load_image
-    from .optimize import OptimizationError, reconstruct, synthesize_texture, transfer
+    from .optimize import OptimizationError
+    from .tasks import reconstruct, synthesize_texture, transfer
     from .vgg import load_vgg19
 
     out = _check_output(args.output, args.overwrite)
@@ -187,8 +191,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "transfer"
         else [load_image(args.image if args.command == "reconstruct" else args.style)]
     )
-    net = load_vgg19(settings.weights, pooling=settings.pooling, device=args.device, seed=settings.seed)
-    print(f"weights: {net.weights}; device: {next(net.parameters()).device}", file=sys.stderr)
+    net = load_vgg19(weights=args.weights, pooling=args.pooling, device=args.device, seed=settings.seed)
+    print(f"weights: {net.weights}; device: {net.device}", file=sys.stderr)
     progress = not args.quiet
     try:
         if args.command == "transfer":
@@ -220,10 +224,10 @@ def _weights(args: argparse.Namespace) -> int:
         cached = imagenet_cache_path()
         print(f"${WEIGHTS_ENV}: {os.environ.get(WEIGHTS_ENV) or '(not set: auto)'}")
         print(f"ImageNet VGG-19 cache: {cached} ({'present' if cached.is_file() else 'not downloaded'})")
-        net = load_vgg19(args.weights, progress=False)
+        net = load_vgg19(weights=args.weights, progress=False)
         print(f"in use now: {net.weights}")
     elif args.action == "download":
-        net = load_vgg19("imagenet")
+        net = load_vgg19(weights="imagenet")
         print(f"ready: {net.weights} in {imagenet_cache_path()}")
     else:
         if not args.path:
@@ -231,7 +235,7 @@ def _weights(args: argparse.Namespace) -> int:
         target = Path(args.path).expanduser()
         if target.exists() and not args.overwrite:
             raise NSTError(f"{target} exists; choose another name or add --overwrite")
-        net = load_vgg19(args.weights)
+        net = load_vgg19(weights=args.weights)
         if not net.weights.pretrained:
             warnings.warn(f"exporting {net.weights}: these are NOT trained weights", stacklevel=1)
         path = export_weights(net, target, half=not args.float32)

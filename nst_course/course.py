@@ -30,8 +30,8 @@ from .errors import NSTError
 from .images import load_image
 from .losses import content_loss as _content_loss
 from .losses import gram_matrix as _gram_matrix
-from .optimize import Settings
 from .samples import PAINTINGS, Painting, download, load_sample
+from .settings import Settings
 from .vgg import LAYER_NAMES, VGG19, check_layers
 
 __all__ = [

@@ -1,197 +1,100 @@
-"""The one pixel-optimisation loop, and the three things the lessons do with it.
+"""THE pixel-optimisation loop, and the result it gives back.
 
 Content reconstruction (lesson 01), texture synthesis (lesson 02) and style
 transfer (lesson 03) are the same procedure with different objectives: start
-from an image (white noise by default), measure the losses on VGG-19 features,
-and change the pixels to lower them (Gatys et al. 2016, Fig. 2). :func:`optimize`
-is that loop; :func:`reconstruct`, :func:`synthesize_texture` and :func:`transfer`
-only build the objective and call it, once per scale.
+from an image, measure the losses on VGG-19 features, change the pixels to lower
+them (Gatys et al. 2016, Fig. 2). :func:`optimize` is that procedure, once;
+``nst_course.tasks`` builds the objective for each of the three and calls it.
+
+What the loop does, exactly:
+
+* L-BFGS (the paper's optimiser) takes one iteration per step: one forward and
+  one backward pass through the network, no line search, with step size 0.5 by
+  default (``Settings.learning_rate``). Adam is the alternative.
+* The optimiser sees the loss divided by its value at the start, so its
+  tolerances mean the same whatever the normalisation makes of the loss's scale
+  (the paper's normalisation on an untrained network gives losses near 1e-6).
+  Every number recorded is the loss itself.
+* After each step the pixels are put back into [0, 1] (a projection, outside
+  autograd).
+* The image with the lowest loss seen is kept. Ctrl-C or a callback that returns
+  True ends the run early and still returns it; a loss that is not a finite
+  number raises :class:`OptimizationError` carrying it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
 from .errors import NSTError
-from .images import ImageSource, load_image, resize, save_image
-from .losses import NORMALIZATIONS, content_loss, gram_matrix, layer_style_loss, tv_loss
-from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, check_layers, load_vgg19
+from .images import save_image
+from .settings import OPTIMIZERS
+from .vgg import VGG19
 
-__all__ = [
-    "Callback",
-    "Objective",
-    "OptimizationError",
-    "Result",
-    "Settings",
-    "optimize",
-    "reconstruct",
-    "run",
-    "synthesize_texture",
-    "transfer",
-]
-
-OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("noise", "content", "style")
+__all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "optimize"]
 
 #: ``callback(step, losses, image)``: called after every step with the losses
-#: (floats, by term) and a detached copy of the image. Return True to stop early.
+#: (floats, by term, plus "total") and a detached CPU copy of the image. Return True to stop.
 Callback = Callable[[int, Mapping[str, float], torch.Tensor], "bool | None"]
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides a result, with the defaults in one place.
+class LossFunction(Protocol):
+    """What the loop minimises: ``objective(features, image)`` -> named scalar terms.
 
-    Vary it with ``dataclasses.replace(settings, style_weight=1e4)``. Every
-    field is saved with each result image.
+    ``layers`` names the features it needs. :class:`nst_course.objective.Objective`
+    is one; a learner's own objective can be another.
     """
 
-    size: int = 256
-    """Longest side of the result, in pixels."""
-    steps: int = 300
-    """Optimiser steps (one L-BFGS iteration or one Adam update each)."""
-    optimizer: str = "lbfgs"
-    """"lbfgs" (the paper's) or "adam"."""
-    learning_rate: float | None = None
-    """Step size; None means 0.5 for L-BFGS and 0.02 for Adam. Full L-BFGS steps (1.0)
-    overshoot in the first iterations, and the loss jumps up several-fold before it
-    settles; half steps reach the same loss without the jumps
-    (``benchmarks/lbfgs_step.py`` measures it)."""
-    init: str = "content"
-    """Starting image for a transfer: "content" (the default, as in the authors' own code),
-    "noise" (the paper's white noise) or "style". Fig. 6 of the paper shows the start
-    changes little once converged; from the content, the layout is there at once, which
-    matters with the few steps a CPU affords. Reconstructions and textures start from noise."""
-    seed: int = 0
-    """Seeds the starting noise (and random weights), so runs repeat exactly."""
-    content_layers: tuple[str, ...] = (CONTENT_LAYER,)
-    style_layers: tuple[str, ...] = STYLE_LAYERS
-    style_layer_weights: tuple[float, ...] | None = None
-    """One weight per style layer; None means 1/L each, as in the paper."""
-    content_weight: float = 1.0
-    """alpha in the paper."""
-    style_weight: float = 3.0
-    """beta in the paper. With "relative" normalisation, style counts this many times the content."""
-    tv_weight: float = 0.0
-    """Total-variation weight; a little (1 to 10) smooths high-frequency noise."""
-    normalization: str = "relative"
-    weights: str = "auto"
-    """"auto", "imagenet", "random" or a file path (see nst_course.vgg)."""
-    pooling: str = "avg"
-    """"avg" (the paper's choice) or "max" (VGG's own)."""
-    scales: tuple[int, ...] = ()
-    """Coarse-to-fine: e.g. (128, 256) optimises at 128 px, upsamples, then 256 px;
-    steps are shared out evenly. Empty means one scale: ``size``."""
+    layers: list[str]
 
-    def __post_init__(self) -> None:
-        problems = []
-        if not (isinstance(self.size, int) and 16 <= self.size <= 4096):
-            problems.append(f"size must be a whole number of pixels from 16 to 4096, not {self.size!r}")
-        if not (isinstance(self.steps, int) and self.steps >= 1):
-            problems.append(f"steps must be a whole number of at least 1, not {self.steps!r}")
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.init not in INITS:
-            problems.append(f"init must be one of {', '.join(INITS)}, not {self.init!r}")
-        if self.normalization not in NORMALIZATIONS:
-            problems.append(f"normalization must be one of {', '.join(NORMALIZATIONS)}, not {self.normalization!r}")
-        if self.pooling not in ("avg", "max"):
-            problems.append(f"pooling must be 'avg' or 'max', not {self.pooling!r}")
-        for name in ("content_weight", "style_weight", "tv_weight"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                problems.append(f"{name} must be a finite number >= 0, not {value!r}")
-        if self.learning_rate is not None and not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            problems.append(f"learning_rate must be > 0, not {self.learning_rate!r}")
-        if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):
-            problems.append(
-                f"style_layer_weights has {len(self.style_layer_weights)} values "
-                f"for {len(self.style_layers)} style layers"
-            )
-        if any(not (16 <= s <= 4096) for s in self.scales):
-            problems.append(f"every scale must be 16 to 4096 pixels, not {self.scales!r}")
-        if problems:
-            raise NSTError("; ".join(problems))
-        check_layers(self.content_layers or ["conv4_2"])
-        check_layers(self.style_layers or ["conv1_1"])
-
-    @property
-    def lr(self) -> float:
-        if self.learning_rate is not None:
-            return self.learning_rate
-        return 0.5 if self.optimizer == "lbfgs" else 0.02
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    def __call__(self, features: Mapping[str, torch.Tensor], image: torch.Tensor) -> Mapping[str, torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
-class Objective:
-    """What the loop minimises: weighted content, style and TV terms.
-
-    Calling it on the network's features and the image gives a dict of named,
-    already weighted terms (``"content conv4_2"``, ``"style conv1_1"``, ``"tv"``);
-    the loop minimises their sum and keeps each one's history.
-    """
-
-    content_targets: Mapping[str, torch.Tensor] = field(default_factory=dict)
-    style_targets: Mapping[str, torch.Tensor] = field(default_factory=dict)  # Gram matrices
-    content_weight: float = 1.0
-    style_weight: float = 1.0
-    style_layer_weights: Mapping[str, float] | None = None
-    tv_weight: float = 0.0
-    normalization: str = "relative"
-
-    @property
-    def layers(self) -> list[str]:
-        return list(dict.fromkeys([*self.content_targets, *self.style_targets]))
-
-    def __call__(self, features: Mapping[str, torch.Tensor], image: torch.Tensor) -> dict[str, torch.Tensor]:
-        terms: dict[str, torch.Tensor] = {}
-        for name, target in self.content_targets.items():
-            loss = content_loss(features[name], target, normalization=self.normalization)
-            terms[f"content {name}"] = self.content_weight * loss / len(self.content_targets)
-        for name, target in self.style_targets.items():
-            share = (self.style_layer_weights or {}).get(name, 1.0 / len(self.style_targets))
-            loss = layer_style_loss(features[name], target, normalization=self.normalization)
-            terms[f"style {name}"] = self.style_weight * share * loss
-        if self.tv_weight:
-            terms["tv"] = self.tv_weight * tv_loss(image)
-        return terms
-
-
-@dataclass
 class Result:
-    """What a run gives back: the best image, every loss, the settings."""
+    """What a run gives back: the best image, every loss, and a true record of how it was made."""
 
     image: torch.Tensor
     """(1, 3, H, W) on the CPU, in [0, 1]: the image with the lowest total loss."""
     history: dict[str, list[float]]
-    """Loss per step for each term and for "total"."""
+    """Loss per step for each term and for "total" (the value before that step's update)."""
     settings: dict[str, Any]
-    weights: str
+    """The settings of the run (``Settings.as_dict()``, or the loop's own when called directly)."""
+    network: dict[str, Any]
+    """The network actually used: ``VGG19.describe()`` (weights, kind, pretrained, pooling)."""
     best_step: int
+    """How many steps had been taken when the kept image was measured (0: the start image)."""
+    best_loss: float | None
+    """The kept image's total loss (it may be lower than every value in ``history``: the image
+    after the last step is measured too, and the history holds each step's starting loss)."""
     steps_done: int
     stopped: str = "finished"
-    """"finished", "stopped" (the callback asked) or "interrupted" (Ctrl-C)."""
+    """"finished", "stopped" (the callback asked), "interrupted" (Ctrl-C) or "error"."""
     seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Anything else the task wants recorded (e.g. the scales of a coarse-to-fine run)."""
+
+    @property
+    def weights(self) -> str:
+        """The weights the network carried, in words."""
+        return str(self.network.get("weights", ""))
 
     @property
     def loss_drop(self) -> float:
         """Fraction by which the total loss fell from the first step to the best (0.9 = 90%)."""
         total = self.history.get("total", [])
-        if not total or total[0] == 0:
+        if not total or total[0] == 0 or self.best_loss is None:
             return 0.0
-        return 1.0 - min(total) / total[0]
+        return 1.0 - self.best_loss / total[0]
 
     def metadata(self) -> dict[str, Any]:
+        """What is saved inside the PNG: settings, network, seed, outcome and versions."""
         import PIL
         import torchvision
 
@@ -200,13 +103,16 @@ class Result:
         return {
             "Software": f"nst-course {__version__}",
             "nst-course:settings": self.settings,
+            "nst-course:network": self.network,
             "nst-course:weights": self.weights,
             "nst-course:seed": self.settings.get("seed"),
             "nst-course:result": {
                 "stopped": self.stopped,
                 "best_step": self.best_step,
                 "steps_done": self.steps_done,
-                "final_loss": min(self.history["total"]) if self.history.get("total") else None,
+                "final_loss": self.best_loss,
+                "seconds": round(self.seconds, 3),
+                **self.extra,
             },
             "nst-course:versions": {
                 "nst-course": __version__,
@@ -217,7 +123,7 @@ class Result:
         }
 
     def save(self, path: str) -> Any:
-        """Save the image as PNG with the settings, seed, versions and weights inside."""
+        """Save the image as PNG with the settings, seed, versions and network inside."""
         return save_image(self.image, path, metadata=self.metadata())
 
 
@@ -229,9 +135,106 @@ class OptimizationError(NSTError):
         self.result = result
 
 
+@dataclass
+class Trace:
+    """What one call of the loop saw; a task turns one or more of these into a :class:`Result`."""
+
+    best_image: torch.Tensor
+    best_loss: float = math.inf
+    best_step: int = 0
+    steps_done: int = 0
+    stopped: str = "finished"
+    history: dict[str, list[float]] = field(default_factory=dict)
+    error: str | None = None
+    """Why the run failed (a non-finite loss), else None."""
+
+
+def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torch.optim.Optimizer:
+    """The optimiser over ``image``'s pixels: one L-BFGS iteration per step, or Adam."""
+    if name == "lbfgs":
+        # no tolerances: when to stop is the loop's decision, not a side effect of the loss's scale
+        return torch.optim.LBFGS(
+            [image], lr=learning_rate, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0
+        )
+    if name == "adam":
+        return torch.optim.Adam([image], lr=learning_rate)
+    raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}")
+
+
+def run_loop(
+    net: VGG19,
+    objective: LossFunction,
+    init: torch.Tensor,
+    *,
+    steps: int,
+    optimizer: str = "lbfgs",
+    learning_rate: float = 0.5,
+    callback: Callback | None = None,
+    progress: bool = True,
+    description: str = "optimising",
+) -> Trace:
+    """The loop itself; returns a :class:`Trace`. Use :func:`optimize` unless you build a task."""
+    from tqdm.auto import tqdm
+
+    image = init.detach().to(device=net.device, dtype=torch.float32).clamp(0, 1).contiguous().requires_grad_(True)
+    opt = make_optimizer(optimizer, image, learning_rate)
+    layers = list(objective.layers)
+    trace = Trace(best_image=init.detach().cpu().clamp(0, 1).clone())
+    state: dict[str, Any] = {"latest": {}, "scale": None}
+
+    def evaluate() -> torch.Tensor:
+        terms = objective(net(image, layers), image)
+        total = torch.stack(list(terms.values())).sum()
+        value = float(total.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(value)
+        state["latest"] = {name: float(term.detach()) for name, term in terms.items()} | {"total": value}
+        if value < trace.best_loss:
+            trace.best_loss, trace.best_step = value, trace.steps_done
+            trace.best_image = image.detach().cpu().clone()
+        if state["scale"] is None:
+            state["scale"] = value if value > 0 else 1.0
+        return total / state["scale"]
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        scaled = evaluate()
+        scaled.backward()
+        return scaled
+
+    bar = tqdm(total=steps, desc=description, disable=not progress, leave=False)
+    try:
+        for step in range(1, steps + 1):
+            opt.step(closure)  # measures the image before this step, then moves it
+            with torch.no_grad():
+                image.clamp_(0.0, 1.0)
+            for name, value in state["latest"].items():
+                trace.history.setdefault(name, []).append(value)
+            trace.steps_done = step
+            bar.update(1)
+            bar.set_postfix(loss=f"{state['latest']['total']:.4g}", refresh=False)
+            if callback is not None and callback(step, dict(state["latest"]), image.detach().cpu().clone()):
+                trace.stopped = "stopped"
+                break
+        else:
+            with torch.no_grad():  # the image after the last step has not been measured yet
+                evaluate()
+    except KeyboardInterrupt:
+        trace.stopped = "interrupted"
+    except FloatingPointError as exc:
+        trace.stopped = "error"
+        trace.error = (
+            f"the loss became {exc.args[0]} at step {trace.steps_done + 1}; the best image "
+            f"(step {trace.best_step}) was kept. Try a smaller learning rate or style weight, or Adam instead of L-BFGS"
+        )
+    finally:
+        bar.close()
+    return trace
+
+
 def optimize(
     net: VGG19,
-    objective: Objective,
+    objective: LossFunction,
     init: torch.Tensor,
     *,
     steps: int,
@@ -241,272 +244,27 @@ def optimize(
     progress: bool = True,
     description: str = "optimising",
 ) -> Result:
-    """THE loop: change the pixels of ``init`` to lower ``objective``.
+    """Change the pixels of ``init`` to lower ``objective``; THE loop every lesson and the CLI use.
 
-    After each step the pixels are put back into [0, 1] (a projection, outside
-    autograd). The image with the lowest loss seen is returned. Ctrl-C or a
-    callback returning True ends the run early and still returns that image;
-    a non-finite loss raises :class:`OptimizationError` carrying it.
+    ``objective`` is an :class:`~nst_course.objective.Objective` or any function of
+    ``(features, image)`` that returns named scalar terms and has a ``layers``
+    attribute. Returns the best image seen; raises :class:`OptimizationError`
+    (with that image in ``.result``) if the loss stops being finite.
     """
-    from tqdm.auto import tqdm
-
-    device = next(net.parameters()).device
-    image = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).contiguous().requires_grad_(True)
-    if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS([image], lr=learning_rate, max_iter=1, history_size=50)
-    elif optimizer == "adam":
-        opt = torch.optim.Adam([image], lr=learning_rate)
-    else:
-        raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
-    layers = objective.layers
-    history: dict[str, list[float]] = {}
-    best = {"loss": math.inf, "image": init.detach().cpu().clamp(0, 1).clone(), "step": 0}
-    state = {"step": 0, "stopped": "finished", "latest": {}}
-
-    def evaluate() -> torch.Tensor:
-        terms = objective(net(image, layers), image)
-        total = torch.stack(list(terms.values())).sum()
-        value = float(total.detach())
-        if not math.isfinite(value):
-            raise FloatingPointError(value)
-        losses = {name: float(term.detach()) for name, term in terms.items()} | {"total": value}
-        state["latest"] = losses
-        if value < best["loss"]:
-            best.update(loss=value, image=image.detach().cpu().clone(), step=state["step"])
-        return total
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        total = evaluate()
-        total.backward()
-        return total
-
-    def result(stopped: str) -> Result:
-        return Result(best["image"], history, {}, "", best["step"], state["step"], stopped, time.perf_counter() - start)
-
-    start = time.perf_counter()
-    bar = tqdm(total=steps, desc=description, disable=not progress, leave=False)
-    try:
-        for step in range(1, steps + 1):
-            state["step"] = step - 1  # the closure measures the image before this step
-            opt.step(closure)
-            with torch.no_grad():
-                image.clamp_(0.0, 1.0)
-            for name, value in state["latest"].items():
-                history.setdefault(name, []).append(value)
-            state["step"] = step
-            bar.update(1)
-            bar.set_postfix(loss=f"{state['latest']['total']:.4g}", refresh=False)
-            if callback is not None and callback(step, dict(state["latest"]), image.detach().cpu().clone()):
-                state["stopped"] = "stopped"
-                break
-        else:
-            with torch.no_grad():  # the image after the last step has not been measured yet
-                evaluate()
-    except KeyboardInterrupt:
-        state["stopped"] = "interrupted"
-    except FloatingPointError as exc:
-        bad = result("error")
-        raise OptimizationError(
-            f"the loss became {exc.args[0]} at step {state['step'] + 1}; the best image (step {best['step']}) "
-            "was kept. Try a smaller learning rate or style weight, or Adam instead of L-BFGS",
-            bad,
-        ) from None
-    finally:
-        bar.close()
-    return result(state["stopped"])
-
-
-def run(
-    *,
-    content: ImageSource | None = None,
-    style: ImageSource | None = None,
-    settings: Settings = Settings(),
-    net: VGG19 | None = None,
-    init_image: ImageSource | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    device: str | torch.device | None = None,
-) -> Result:
-    """Optimise an image for ``content`` (its features), ``style`` (its Gram matrices) or both.
-
-    This builds the objective at each scale and calls :func:`optimize`; it is
-    what :func:`reconstruct`, :func:`synthesize_texture` and :func:`transfer` use.
-    A loaded ``net`` can be passed to skip loading VGG-19 again.
-    """
-    if content is None and style is None:
-        raise NSTError("give a content image, a style image or both")
-    if net is None:
-        net = load_vgg19(settings.weights, pooling=settings.pooling, device=device, seed=settings.seed)
-    dev = next(net.parameters()).device
-    content_full = load_image(content) if content is not None else None
-    style_full = load_image(style) if style is not None else None
-    scales = settings.scales or (settings.size,)
-    steps_per_scale = [settings.steps // len(scales) + (i < settings.steps % len(scales)) for i in range(len(scales))]
-    generator = torch.Generator().manual_seed(settings.seed)
-    history: dict[str, list[float]] = {}
-    image: torch.Tensor | None = None
-    result: Result | None = None
     started = time.perf_counter()
-    for index, (size, steps) in enumerate(zip(scales, steps_per_scale, strict=True)):
-        c = resize(content_full, size).to(dev) if content_full is not None else None
-        s = resize(style_full, size).to(dev) if style_full is not None else None
-        shape = (c if c is not None else s).shape[-2:]
-        _check_size(
-            shape,
-            [*settings.content_layers, *settings.style_layers]
-            if c is not None and s is not None
-            else settings.content_layers
-            if c is not None
-            else settings.style_layers,
-        )
-        objective = Objective(
-            content_targets=_content_targets(net, c, settings.content_layers) if c is not None else {},
-            style_targets=_style_targets(net, s, settings.style_layers) if s is not None else {},
-            content_weight=settings.content_weight if c is not None else 0.0,
-            style_weight=settings.style_weight if s is not None else 0.0,
-            style_layer_weights=dict(zip(settings.style_layers, settings.style_layer_weights, strict=True))
-            if settings.style_layer_weights
-            else None,
-            tv_weight=settings.tv_weight,
-            normalization=settings.normalization,
-        )
-        if image is not None:
-            start = resize(image, tuple(shape))  # coarse to fine: continue from the smaller result
-        elif init_image is not None:
-            start = resize(load_image(init_image), tuple(shape))
-        elif settings.init == "content" and c is not None:
-            start = c
-        elif settings.init == "style" and s is not None:
-            start = resize(s, tuple(shape))
-        else:
-            start = torch.rand((1, 3, *shape), generator=generator)
-        label = f"{size}px" if len(scales) > 1 else "optimising"
-        step_offset = sum(steps_per_scale[:index])
-        stage_callback = (
-            (lambda k, losses, img, offset=step_offset: callback(k + offset, losses, img)) if callback else None
-        )
-        try:
-            result = optimize(
-                net,
-                objective,
-                start,
-                steps=steps,
-                optimizer=settings.optimizer,
-                learning_rate=settings.lr,
-                callback=stage_callback,
-                progress=progress,
-                description=label,
-            )
-        except OptimizationError as exc:
-            _finish(exc.result, history, settings, net, started, step_offset)
-            raise
-        _finish(result, history, settings, net, started, step_offset)
-        image = result.image
-        if result.stopped != "finished":
-            break
-    assert result is not None
+    kwargs = {"steps": steps, "optimizer": optimizer, "learning_rate": learning_rate}
+    trace = run_loop(net, objective, init, **kwargs, callback=callback, progress=progress, description=description)
+    result = Result(
+        image=trace.best_image,
+        history=trace.history,
+        settings=kwargs,
+        network=net.describe(),
+        best_step=trace.best_step,
+        best_loss=trace.best_loss if math.isfinite(trace.best_loss) else None,
+        steps_done=trace.steps_done,
+        stopped=trace.stopped,
+        seconds=time.perf_counter() - started,
+    )
+    if trace.error:
+        raise OptimizationError(trace.error, result)
     return result
-
-
-def _finish(
-    result: Result, history: dict[str, list[float]], settings: Settings, net: VGG19, started: float, step_offset: int
-) -> None:
-    for name, values in result.history.items():
-        history.setdefault(name, []).extend(values)
-    result.history = history
-    result.settings = settings.as_dict()
-    result.weights = str(net.weights)
-    result.best_step += step_offset
-    result.steps_done += step_offset
-    result.seconds = time.perf_counter() - started
-
-
-def _check_size(shape: Sequence[int], layers: Sequence[str]) -> None:
-    """Refuse images that the pooling layers would shrink to nothing before ``layers``."""
-    deepest = max(layers, key=LAYER_NAMES.index)
-    halvings = sum(name.startswith("pool") for name in LAYER_NAMES[: LAYER_NAMES.index(deepest)])
-    if min(shape) < 2**halvings:
-        raise NSTError(
-            f"a {shape[1]}x{shape[0]} image is too small for {deepest} (it is halved {halvings} times before it): "
-            f"use a size of at least {2**halvings} px on the short side, or shallower layers"
-        )
-
-
-def _content_targets(net: VGG19, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-    with torch.no_grad():
-        return {name: value.detach() for name, value in net(image, layers).items()}
-
-
-def _style_targets(net: VGG19, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-    with torch.no_grad():
-        return {name: gram_matrix(value).detach() for name, value in net(image, layers).items()}
-
-
-def _settings(settings: Settings | None, overrides: dict[str, Any]) -> Settings:
-    base = settings or Settings()
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(Settings)}
-    if unknown:
-        raise NSTError(f"unknown setting(s) {', '.join(sorted(unknown))}; see nst_course.Settings")
-    return dataclasses.replace(base, **overrides)
-
-
-def reconstruct(
-    image: ImageSource,
-    *,
-    layer: str | Sequence[str] = CONTENT_LAYER,
-    settings: Settings | None = None,
-    net: VGG19 | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> Result:
-    """Find an image whose features at ``layer`` match ``image``'s (Fig. 1, top row).
-
-    Starts from white noise (unless ``init=`` is given); only the content loss counts. Lesson 01.
-    """
-    layers = (layer,) if isinstance(layer, str) else tuple(layer)
-    cfg = _settings(settings, {"content_layers": layers, "tv_weight": 0.0, "init": "noise", **overrides})
-    return run(content=image, settings=cfg, net=net, callback=callback, progress=progress)
-
-
-def synthesize_texture(
-    style: ImageSource,
-    *,
-    layers: Sequence[str] = STYLE_LAYERS,
-    settings: Settings | None = None,
-    net: VGG19 | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> Result:
-    """Find an image whose Gram matrices at ``layers`` match ``style``'s (Fig. 1, bottom rows).
-
-    Only the style loss counts, so the layout is lost and the texture stays. Lesson 02.
-    """
-    cfg = _settings(
-        settings, {"style_layers": tuple(layers), "style_layer_weights": None, "init": "noise", **overrides}
-    )
-    return run(style=style, settings=cfg, net=net, callback=callback, progress=progress)
-
-
-def transfer(
-    content: ImageSource,
-    style: ImageSource,
-    *,
-    settings: Settings | None = None,
-    net: VGG19 | None = None,
-    init_image: ImageSource | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> Result:
-    """Paint ``content`` in the style of ``style`` (Fig. 2 and 3). Lesson 03.
-
-    Minimises alpha * L_content + beta * L_style (``content_weight``,
-    ``style_weight``); the style image is resized to the same longest side.
-    """
-    cfg = _settings(settings, overrides)
-    return run(
-        content=content, style=style, settings=cfg, net=net, init_image=init_image, callback=callback, progress=progress
-    )

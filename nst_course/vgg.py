@@ -37,6 +37,7 @@ from torch import nn
 
 from .devices import get_device
 from .errors import NSTError
+from .files import atomic_write
 
 __all__ = [
     "CONTENT_LAYER",
@@ -49,6 +50,7 @@ __all__ = [
     "export_weights",
     "imagenet_cache_path",
     "load_vgg19",
+    "resolve_weights",
 ]
 
 WEIGHTS_ENV = "NST_COURSE_WEIGHTS"
@@ -132,6 +134,20 @@ class VGG19(nn.Module):
             if name in wanted:
                 out[name] = x
         return out
+
+    @property
+    def device(self) -> torch.device:
+        """Where this network's weights live: THE device its inputs must be on."""
+        return self.mean.device
+
+    def describe(self) -> dict[str, object]:
+        """What a result records about the network that made it."""
+        return {
+            "weights": str(self.weights),
+            "kind": self.weights.kind,
+            "pretrained": self.weights.pretrained,
+            "pooling": self.pooling,
+        }
 
     def extra_repr(self) -> str:
         return f"weights={self.weights}, pooling={self.pooling!r}"
@@ -255,9 +271,24 @@ def _network_reachable(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
+def resolve_weights(weights: str | os.PathLike | None = None) -> str:
+    """The weights to use: ``weights`` if given, else ``$NST_COURSE_WEIGHTS``, else "auto".
+
+    The one place that reads the environment variable, so the Python API, the
+    command line and the widgets all honour it.
+
+    >>> resolve_weights("random")
+    'random'
+    """
+    spec = os.fspath(weights) if weights is not None else os.environ.get(WEIGHTS_ENV, "").strip() or "auto"
+    if spec in ("", "none"):
+        raise NSTError("weights must be 'auto', 'imagenet', 'random' or a file path")
+    return spec
+
+
 def load_vgg19(
-    weights: str | os.PathLike | None = None,
     *,
+    weights: str | os.PathLike | None = None,
     pooling: str = "avg",
     device: str | torch.device | None = None,
     seed: int = 0,
@@ -270,7 +301,7 @@ def load_vgg19(
     ``seed`` only matters for random weights. The choice is printed in
     ``net.weights`` and recorded in every saved result.
     """
-    spec = os.fspath(weights) if weights is not None else os.environ.get(WEIGHTS_ENV) or "auto"
+    spec = resolve_weights(weights)
     mean, std = _imagenet_normalisation()
     state = None
     if spec == "auto":
@@ -296,8 +327,6 @@ def load_vgg19(
     elif spec == "random":
         features = _random_features(seed)
         info = WeightsInfo("random", f"random (untrained, seed {seed})", False)
-    elif spec in ("", "none"):
-        raise NSTError("weights must be 'auto', 'imagenet', 'random' or a file path")
     else:
         features, info = _load_file(Path(spec).expanduser())
     net = VGG19(features, weights=info, pooling=pooling, mean=mean, std=std)
@@ -322,11 +351,7 @@ def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) ->
         "pretrained": net.weights.pretrained,
         "state_dict": state,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object]]:

@@ -34,7 +34,9 @@ import torch
 
 from .errors import NSTError
 from .images import ImageSource, load_image, resize, to_pil
-from .optimize import Callback, Result, Settings, reconstruct, synthesize_texture, transfer
+from .optimize import Callback, Result
+from .settings import Settings
+from .tasks import reconstruct, synthesize_texture, transfer
 from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19
 
 if TYPE_CHECKING:

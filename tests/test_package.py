@@ -40,5 +40,5 @@ def test_loading_random_weights_leaves_the_global_generator_alone():
     import torch
 
     before = torch.random.get_rng_state().clone()
-    nst.load_vgg19("random", seed=3, device="cpu")
+    nst.load_vgg19(weights="random", seed=3, device="cpu")
     assert torch.equal(before, torch.random.get_rng_state())

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     import nst_course as nst
     from nst_course import plotting
 
-    net = nst.load_vgg19(args.weights)
+    net = nst.load_vgg19(weights=args.weights)
     OUT.mkdir(parents=True, exist_ok=True)
     for lesson in args.lessons:
         if lesson not in FIGURES:

@@ -17,20 +17,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import plotting
-from .course import (
-    check_content_loss,
-    check_gram_matrix,
-    estimate_seconds,
-    lesson_settings,
-    load_painting,
-    quick_mode,
-)
+from .checks import check_content_loss, check_gram_matrix
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
+from .lesson import estimate_seconds, lesson_settings, quick_mode
 from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
 from .objective import Objective
 from .optimize import OptimizationError, Result, optimize
+from .paintings import load_painting
 from .samples import sample_names
 from .settings import Settings
 from .tasks import reconstruct, run, synthesize_texture, transfer

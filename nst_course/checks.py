@@ -1,168 +1,23 @@
-"""What the lessons share: their default settings, a quick mode, time estimates, exercise checks.
+"""Exercise checks: a learner's function compared with the package's, with a hint when it differs.
 
-* :func:`lesson_settings` gives each lesson's defaults, chosen so that every lesson
-  runs top to bottom on a laptop CPU in a few minutes. With the environment
-  variable ``NST_COURSE_QUICK=1`` (what the notebook tests set) sizes and step
-  counts shrink to almost nothing: the pictures are then meaningless, but every
-  cell still runs.
-* :func:`estimate_seconds` times one optimisation step on this machine, so that a
-  lesson can say how long a cell will take before it starts.
-* :func:`check_content_loss` and :func:`check_gram_matrix` compare a learner's
-  function with the package's on a few small tensors. They print one line that
-  starts with ✓ when it agrees, and otherwise a hint about what is wrong. They
-  never raise, so a notebook with an unfinished exercise still runs to the end.
-* :func:`load_painting` loads one of the paper's paintings (or its offline
-  stand-in) together with a caption that says which one it really is.
+:func:`check_content_loss` (lesson 01) and :func:`check_gram_matrix` (lesson 02)
+run the learner's function on a few small tensors. They print one line that
+starts with ✓ when it agrees, and otherwise a hint about what is wrong (a
+forgotten 1/2, a missing division, a transposed product). They never raise, so a
+notebook with an unfinished exercise still runs to the end.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import os
-import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 
-from .errors import NSTError
-from .images import load_image
 from .losses import content_loss as _content_loss
 from .losses import gram_matrix as _gram_matrix
-from .samples import PAINTINGS, Painting, download, load_sample
-from .settings import Settings
-from .vgg import LAYER_NAMES, VGG19, check_layers
 
-__all__ = [
-    "EXTRA_PAINTINGS",
-    "QUICK_ENV",
-    "check_content_loss",
-    "check_gram_matrix",
-    "estimate_seconds",
-    "lesson_settings",
-    "load_painting",
-    "quick_mode",
-]
-
-QUICK_ENV = "NST_COURSE_QUICK"
-
-# Sizes and steps per lesson. 128 px keeps the deepest layers (conv5, 1/16 of the
-# image) at 8 x 5 positions: enough to show what they keep, cheap enough for a CPU.
-_LESSONS: dict[str, dict[str, object]] = {
-    "00": {"size": 224, "steps": 1},
-    "01": {"size": 128, "steps": 100},
-    "02": {"size": 128, "steps": 100},
-    "03": {"size": 128, "steps": 100},
-}
-_QUICK = {"size": 48, "steps": 8}
-
-
-def quick_mode() -> bool:
-    """True when ``$NST_COURSE_QUICK`` is set to anything but "", "0", "false" or "no"."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _lesson_key(lesson: int | str) -> str:
-    text = f"{lesson:02d}" if isinstance(lesson, int) else str(lesson)[:2]
-    if text not in _LESSONS:
-        raise NSTError(f"no lesson {lesson!r}; the lessons are {', '.join(_LESSONS)}")
-    return text
-
-
-def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
-    """The default :class:`~nst_course.Settings` of a lesson (0 to 3, or "01-..."), quick mode included.
-
-    Keyword arguments replace fields, e.g. ``lesson_settings(1, steps=300)``;
-    in quick mode ``size`` and ``steps`` stay small whatever is asked.
-
-    >>> lesson_settings(1).size in (48, 128)
-    True
-    """
-    values = dict(_LESSONS[_lesson_key(lesson)])
-    values.update(overrides)
-    if quick_mode():
-        values["size"] = min(int(values["size"]), _QUICK["size"])
-        values["steps"] = min(int(values["steps"]), _QUICK["steps"])
-    unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
-    if unknown:
-        raise NSTError(f"unknown setting(s) {', '.join(sorted(unknown))}; see nst_course.Settings")
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-def estimate_seconds(
-    net: VGG19,
-    image: torch.Tensor,
-    *,
-    layers: Sequence[str],
-    steps: int,
-    runs: int = 1,
-    repeats: int = 2,
-) -> float:
-    """About how long ``runs`` optimisations of ``steps`` steps on ``image``'s size will take.
-
-    Times ``repeats`` forward and backward passes through ``net`` up to the
-    deepest of ``layers`` (after one warm-up pass) and scales up; the answer
-    is rough (other programs, the optimiser's own work) but of the right size.
-    """
-    layers = check_layers(layers)
-    deepest = max(layers, key=LAYER_NAMES.index)
-    device = next(net.parameters()).device
-    x = torch.rand(image.shape, device=device, requires_grad=True)
-
-    def one_pass() -> None:
-        net(x, [deepest])[deepest].pow(2).mean().backward()
-
-    one_pass()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        one_pass()
-    per_step = (time.perf_counter() - start) / repeats
-    return per_step * steps * runs * 1.1  # +10%: the optimiser, the losses, the callback
-
-
-# --------------------------------------------------------------------------- paintings
-
-
-#: Paintings the lessons use beyond the package's samples. Picasso's "Femme nue assise"
-#: (Fig. 3 E) is not in the public domain; Juan Gris's portrait of Picasso takes its place.
-EXTRA_PAINTINGS: dict[str, Painting] = {
-    "portrait_of_picasso": Painting(
-        "Portrait of Pablo Picasso",
-        "Juan Gris",
-        "1912",
-        "Juan_Gris_-_Portrait_of_Pablo_Picasso_-_Google_Art_Project.jpg",
-        "mosaic",
-    ),
-}
-
-
-def load_painting(name: str, *, size: int | None = None) -> tuple[torch.Tensor, str]:
-    """A painting of the paper's Fig. 3 (or any built-in sample) and a caption naming it.
-
-    Offline, a painting falls back to its built-in stand-in; the caption then
-    says so, so that no picture is passed off as the real painting.
-    """
-    if name in EXTRA_PAINTINGS:
-        painting = EXTRA_PAINTINGS[name]
-        try:
-            path = download(painting.url, filename=f"{name}.jpg", progress=False)
-        except NSTError:
-            image = load_sample(painting.offline_stand_in, size=size)
-            return image, f"'{painting.offline_stand_in}' (built-in stand-in: {painting.title} is not downloaded)"
-        return load_image(path, size=size), f"{painting.title}, {painting.artist} ({painting.year})"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        image = load_sample(name, size=size)
-    if name not in PAINTINGS:
-        return image, f"'{name}' (built-in)"
-    painting = PAINTINGS[name]
-    if caught:
-        return image, f"'{painting.offline_stand_in}' (built-in stand-in: {painting.title} is not downloaded)"
-    return image, f"{painting.title}, {painting.artist} ({painting.year})"
-
-
-# --------------------------------------------------------------------------- exercise checks
+__all__ = ["check_content_loss", "check_gram_matrix"]
 
 
 def _tensors(seed: int) -> list[torch.Tensor]:
@@ -228,6 +83,13 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
 
     The reference is ``nst_course.content_loss(features, target, normalization="paper")``,
     that is ``1/2 * sum((F - P)^2)``. Prints ✓ or a hint; returns whether it passed.
+
+    >>> check_content_loss(lambda f, p: ((f - p) ** 2).sum())
+    ✗ content_loss: you forgot the 1/2 of eq. (1)
+    False
+    >>> check_content_loss(lambda f, p: 0.5 * ((f - p) ** 2).sum())
+    ✓ content_loss: matches 1/2 * sum((F - P)^2), eq. (1) of the paper, on 3 test tensors
+    True
     """
     name = "content_loss"
     for seed, f in enumerate(_tensors(1)):
@@ -278,6 +140,13 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
 
     The reference is ``nst_course.gram_matrix(features)``. Prints ✓ or a hint;
     returns whether it passed.
+
+    >>> def gram(f):
+    ...     flat = f.flatten(2)
+    ...     return flat @ flat.transpose(1, 2)
+    >>> check_gram_matrix(gram)
+    ✗ gram_matrix: you forgot to divide by H*W, the number of positions
+    False
     """
     name = "gram_matrix"
     for f in _tensors(2):

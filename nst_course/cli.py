@@ -11,6 +11,15 @@ from pathlib import Path
 
 from . import __version__
 from .errors import NSTError
+from .images import load_image
+from .samples import PAINTINGS, sample_names
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
+
+# isort: split
+# The engine's API: every name the command line takes from it, in one place.
+from .optimize import OptimizationError
+from .settings import Settings
+from .tasks import reconstruct, synthesize_texture, transfer
 
 EXAMPLES = """\
 examples:
@@ -55,8 +64,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
-    from .settings import Settings
-
     d = Settings()
     g = parser.add_argument_group("common options")
     g.add_argument("-o", "--output", required=True, help="where to save the result (.png)")
@@ -70,7 +77,7 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("--init", default=None, help="starting image: content (transfer's default), noise or style")
     g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
     g.add_argument("--lr", type=float, default=None, help="step size (default 0.5 for lbfgs, 0.02 for adam)")
-    g.add_argument("--pooling", default="avg", help="avg (the paper's) or max")
+    g.add_argument("--pooling", default="avg", help="avg (the paper's, default) or max")
     g.add_argument("--normalization", default=d.normalization, help="relative (default), paper or mean")
     g.add_argument("--tv-weight", type=float, default=d.tv_weight, help="total-variation weight (default 0)")
     g.add_argument("--scales", type=_ints, default=(), help="coarse to fine, e.g. 128,256 (steps are shared out)")
@@ -85,10 +92,6 @@ def _run_parser(sub, name: str, help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .samples import PAINTINGS, sample_names
-    from .settings import Settings
-    from .vgg import CONTENT_LAYER, STYLE_LAYERS
-
     d = Settings()
     parser = _Parser(
         prog="nst-course",
@@ -148,9 +151,8 @@ def _check_output(path: str, overwrite: bool) -> Path:
     return out
 
 
-def _settings(args: argparse.Namespace, **extra):
-    from .settings import Settings
-
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    """What to optimise; which network to use is not a setting (see :func:`_run`)."""
     return Settings(
         size=args.size,
         steps=args.steps,
@@ -166,11 +168,6 @@ def _settings(args: argparse.Namespace, **extra):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .images import load_image
-    from .optimize import OptimizationError
-    from .tasks import reconstruct, synthesize_texture, transfer
-    from .vgg import load_vgg19
-
     out = _check_output(args.output, args.overwrite)
     if args.command == "transfer":
         settings = _settings(
@@ -191,7 +188,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "transfer"
         else [load_image(args.image if args.command == "reconstruct" else args.style)]
     )
-    net = load_vgg19(weights=args.weights, pooling=args.pooling, device=args.device, seed=settings.seed)
+    # weights=None: the package resolves $NST_COURSE_WEIGHTS (or "auto") itself
+    net = load_vgg19(weights=args.weights, pooling=args.pooling, device=args.device, seed=args.seed)
     print(f"weights: {net.weights}; device: {net.device}", file=sys.stderr)
     progress = not args.quiet
     try:
@@ -218,8 +216,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _weights(args: argparse.Namespace) -> int:
-    from .vgg import WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
-
     if args.action == "info":
         cached = imagenet_cache_path()
         print(f"${WEIGHTS_ENV}: {os.environ.get(WEIGHTS_ENV) or '(not set: auto)'}")
@@ -250,13 +246,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.showwarning = _show_warning
+    with warnings.catch_warnings():  # one-line warnings for this command only; restored on return
+        warnings.showwarning = _show_warning
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "weights":
             return _weights(args)
         if args.command == "samples":
-            from .samples import PAINTINGS, sample_names
-
             for name in sample_names():
                 note = f"  downloads: {PAINTINGS[name].credit}" if name in PAINTINGS else ""
                 print(f"{name}{note}")

@@ -156,7 +156,7 @@ def test_save_is_atomic_png_with_metadata(tmp_path):
         nst.save_image(image, tmp_path / "out.jpg")
 
 
-@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077], ids=oct)
 def test_saved_files_follow_the_umask_which_saving_never_touches(tmp_path, monkeypatch, umask):
     old = os.umask(umask)
     try:

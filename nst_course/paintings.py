@@ -16,7 +16,7 @@ from .errors import NSTError
 from .images import load_image
 from .samples import PAINTINGS, Painting, Sample, find_painting, find_sample, is_sample, sample_names
 
-__all__ = ["EXTRA_PAINTINGS", "LessonPainting", "fetch_painting", "load_painting"]
+__all__ = ["EXTRA_PAINTINGS", "LessonPainting", "caption", "fetch_painting", "load_painting"]
 
 #: Paintings the lessons use beyond the package's samples. Picasso's "Femme nue assise"
 #: (Fig. 3 E) is not in the public domain; Juan Gris's portrait of Picasso takes its place.

@@ -1,0 +1,264 @@
+"""The lessons' explorers, each a short declaration for the runtime in :mod:`.runtime`.
+
+Reconstruction (lesson 01), texture (lesson 02) and transfer (lesson 03) each
+declare their controls, the settings a choice gives, the call of the package's
+API, a caption and figures. The feature-maps explorer (lesson 00) optimises
+nothing: it redraws one layer's maps whenever the layer changes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ..images import ImageSource, load_image, resize
+from ..optimize import Result
+from ..settings import Settings
+from ..tasks import reconstruct, synthesize_texture, transfer
+from ..vgg import CONTENT_LAYER, VGG19
+from . import runtime
+from .controls import Layer, LayerSet, LogNumber, image_size, join_layers, step_count
+from .runtime import Declaration, Explorer, PlainRun
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "FeatureMapsExplorer",
+    "feature_maps_explorer",
+    "reconstruction_explorer",
+    "texture_explorer",
+    "transfer_explorer",
+]
+
+
+def drop_text(result: Result) -> str:
+    """How far the loss fell, never rounded up to "100%": the loss does not reach zero."""
+    drop = result.loss_drop
+    if drop > 0.9999:
+        return "loss fell more than 99.99%"
+    return f"loss fell {drop:.2%}" if drop >= 0.995 else f"loss fell {drop:.0%}"
+
+
+def _pictures(images: Sequence[torch.Tensor], titles: Sequence[str], result: Result) -> Figure:
+    from ..plotting import show_images
+
+    return show_images(images, titles, suptitle=f"{result.weights} weights", size=3.0)
+
+
+def _content_layer(settings: Settings) -> str:
+    return settings.content_layers[0] if settings.content_layers else CONTENT_LAYER
+
+
+def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Settings | None = None) -> Explorer | PlainRun:
+    """Reconstruct ``image`` from one layer's features, with a live preview. Lesson 01.
+
+    Controls: layer (any of :data:`~nst_course.LAYER_NAMES`; default
+    ``settings.content_layers[0]``, conv4_2), steps and size. The caption names
+    the layer, the weights and how far the loss fell.
+    """
+    base = settings or Settings()
+    photo = load_image(image)
+    return runtime.explore(
+        Declaration(
+            kind="reconstruction",
+            title="Feature reconstruction: which layer keeps what?",
+            base=base,
+            controls={
+                "layer": Layer("layer", _content_layer(base)),
+                "steps": step_count(base.steps),
+                "size": image_size(base.size),
+            },
+            overrides=lambda c: {"content_layers": (c["layer"],), "steps": c["steps"], "size": c["size"]},
+            run=lambda cfg, callback: reconstruct(
+                photo, layer=cfg.content_layers, settings=cfg, net=net, callback=callback, progress=False
+            ),
+            caption=lambda cfg, r: (
+                f"Reconstruction from {cfg.content_layers[0]} — {r.weights} weights — {drop_text(r)}"
+            ),
+            figures=lambda cfg, r: [
+                _pictures(
+                    [resize(photo, cfg.size), r.image],
+                    ["photo (target)", f"reconstructed from {cfg.content_layers[0]}"],
+                    r,
+                )
+            ],
+            target=lambda cfg: resize(photo, cfg.size),
+            target_label="photo (target)",
+        )
+    )
+
+
+def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | None = None) -> Explorer | PlainRun:
+    """Synthesise a texture from the Gram matrices of a growing layer set. Lesson 02.
+
+    Controls: the layer set (a preset: conv1_1; conv1_1 + conv2_1; ... up to
+    conv5_1, or any layers picked by hand), steps and size. The caption names
+    the layers and the weights.
+    """
+    base = settings or Settings()
+    painting = load_image(style)
+    return runtime.explore(
+        Declaration(
+            kind="texture",
+            title="Texture synthesis: which layers make the style?",
+            base=base,
+            controls={
+                "layers": LayerSet("layer set", base.style_layers),
+                "steps": step_count(base.steps),
+                "size": image_size(base.size),
+            },
+            overrides=lambda c: {
+                "style_layers": c["layers"],
+                "style_layer_weights": None,
+                "steps": c["steps"],
+                "size": c["size"],
+            },
+            run=lambda cfg, callback: synthesize_texture(
+                painting, layers=cfg.style_layers, settings=cfg, net=net, callback=callback, progress=False
+            ),
+            caption=lambda cfg, r: (
+                f"Texture from {join_layers(cfg.style_layers)} — {r.weights} weights — {drop_text(r)}"
+            ),
+            figures=lambda cfg, r: [
+                _pictures(
+                    [resize(painting, cfg.size), r.image],
+                    ["style (target)", f"texture from {join_layers(cfg.style_layers)}"],
+                    r,
+                )
+            ],
+            target=lambda cfg: resize(painting, cfg.size),
+            target_label="style (target)",
+        )
+    )
+
+
+def transfer_explorer(
+    content: ImageSource, style: ImageSource, net: VGG19, *, settings: Settings | None = None
+) -> Explorer | PlainRun:
+    """Paint ``content`` in the style of ``style``, choosing beta and the layers. Lesson 03.
+
+    Controls: style weight (beta, log scale; alpha stays ``settings.content_weight``),
+    content layer, style layers, steps and size. After the run: the result next
+    to both inputs, and every layer's loss per step.
+    """
+    from ..plotting import plot_losses
+
+    base = settings or Settings()
+    photo = load_image(content)
+    painting = load_image(style)
+
+    def caption(cfg: Settings, result: Result) -> str:
+        return (
+            f"Transfer with style weight β = {cfg.style_weight:.3g} (α = {cfg.content_weight:.3g}), "
+            f"content {cfg.content_layers[0]}, style {join_layers(cfg.style_layers)} — "
+            f"{result.weights} weights — {drop_text(result)}"
+        )
+
+    return runtime.explore(
+        Declaration(
+            kind="transfer",
+            title="Style transfer: content + style",
+            base=base,
+            controls={
+                "style_weight": LogNumber("style β", base.style_weight, -2, 4, css="nst-style-weight"),
+                "content_layer": Layer("content", _content_layer(base)),
+                "style_layers": LayerSet("style", base.style_layers),
+                "steps": step_count(base.steps),
+                "size": image_size(base.size),
+            },
+            overrides=lambda c: {
+                "style_weight": c["style_weight"],
+                "content_layers": (c["content_layer"],),
+                "style_layers": c["style_layers"],
+                "style_layer_weights": None,
+                "steps": c["steps"],
+                "size": c["size"],
+            },
+            run=lambda cfg, callback: transfer(
+                photo, painting, settings=cfg, net=net, callback=callback, progress=False
+            ),
+            caption=caption,
+            figures=lambda cfg, r: [
+                _pictures(
+                    [resize(photo, cfg.size), r.image, resize(painting, cfg.size)],
+                    ["content", f"result (β = {cfg.style_weight:.3g})", "style"],
+                    r,
+                ),
+                plot_losses(r.history, title="weighted loss per layer", size=3.5),
+            ],
+            target=lambda cfg: resize(photo, cfg.size),
+            target_label="content",
+            figure_count=2,
+        )
+    )
+
+
+# ---------------------------------------------------------------- feature maps (no optimisation)
+
+
+def feature_maps_explorer(
+    image: ImageSource, net: VGG19, *, layer: str = "conv1_1", size: int | None = None, max_maps: int = 16
+) -> FeatureMapsExplorer | PlainRun:
+    """Pick a layer (paper names) and see its feature maps for ``image``. Lesson 00.
+
+    The caption names the layer, the maps' shape and the network's weights.
+    """
+    picture = load_image(image, size=size)
+    if not runtime.front_end_available():
+        print(runtime.NO_FRONT_END)
+        figure, caption = feature_maps(picture, net, layer, max_maps)
+        print(caption)
+        return PlainRun(caption, [figure])
+    return FeatureMapsExplorer(picture, net, layer, max_maps)
+
+
+def feature_maps(image: torch.Tensor, net: VGG19, layer: str, max_maps: int) -> tuple[Figure, str]:
+    """The figure of ``layer``'s first ``max_maps`` maps for ``image``, and its caption."""
+    from ..plotting import plot_feature_maps
+
+    with torch.no_grad():
+        features = net(image.to(net.device), [layer])[layer]
+    _, channels, height, width = features.shape
+    caption = f"{layer}: {channels} feature maps of {height}×{width} — {net.weights} weights"
+    shown = min(max_maps, channels)
+    title = f"{layer}: the first {shown} of {channels} maps ({height}×{width})"
+    return plot_feature_maps(features, max_maps=max_maps, title=title), caption
+
+
+class FeatureMapsExplorer:
+    """A layer dropdown and the feature maps of that layer, redrawn when it changes."""
+
+    def __init__(self, image: torch.Tensor, net: VGG19, layer: str, max_maps: int) -> None:
+        import ipywidgets as w
+
+        self.image = image
+        self.net = net
+        self.max_maps = max_maps
+        self.layer, _view = Layer("layer", layer).build(w)
+        self.figure = w.Image(format="png", layout=runtime.FIGURE_LAYOUT)
+        self.figure.add_class("nst-figure")
+        self.caption = w.HTML("")
+        self.caption.add_class("nst-caption")
+        self.widget = w.VBox([self.layer, self.caption, self.figure], layout={"max_width": "100%"})
+        self.widget.add_class("nst-explorer")
+        self.widget.add_class("nst-explorer-feature-maps")
+        self.layer.observe(lambda change: self.show(change["new"]), names="value")
+        self.show(layer)
+
+    def show(self, layer: str) -> None:
+        try:
+            figure, caption = feature_maps(self.image, self.net, layer, self.max_maps)
+        except Exception as exc:
+            self.caption.value = runtime.error_html(exc)
+            return
+        self.figure.value = runtime.figure_png(figure)
+        self.caption.value = f"<b>{html.escape(caption)}</b>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "Feature maps explorer (choose a layer; needs JupyterLab)"
+        return bundle

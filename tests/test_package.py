@@ -52,18 +52,22 @@ def test_the_package_has_examples_and_every_exemption_is_real():
     assert total >= len(MODULES) - len(WITHOUT_EXAMPLES), f"only {total} docstring examples in the whole package"
 
 
-def _imports(path: Path) -> set[str]:
-    """The package modules that ``path`` imports, at the top or inside a function."""
+def _imports(name: str) -> set[str]:
+    """The package modules that module or subpackage ``name`` imports, at the top or inside a function."""
+    folder = PACKAGE / name
+    files = sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{name}.py"]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            targets = [node.module.split(".")[0]] if node.module else [alias.name for alias in node.names]
-            names.update(t for t in targets if t in MODULES and t != "__init__")
+    for path in files:
+        depth = len(path.relative_to(PACKAGE).parts)  # how many dots lead back to nst_course
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == depth:
+                targets = [node.module.split(".")[0]] if node.module else [alias.name for alias in node.names]
+                names.update(t for t in targets if t in MODULES and t not in ("__init__", name))
     return names
 
 
 def test_modules_import_each_other_one_way_only():
-    graph = {name: _imports(PACKAGE / f"{name}.py") for name in MODULES if name != "__init__"}
+    graph = {name: _imports(name) for name in MODULES if name != "__init__"}
 
     def cycle_from(start: str, path: tuple[str, ...]) -> tuple[str, ...] | None:
         for nxt in sorted(graph[path[-1]]):

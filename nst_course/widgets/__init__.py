@@ -17,11 +17,11 @@ layer set (the paper's Fig. 4)::
         base = settings or nst.Settings()
         return widgets.explore(widgets.Declaration(
             kind="weights", title="Style weight and layers", base=base,
-            controls={"beta": widgets.LogNumber("style β", base.style_weight, -2, 4),
+            controls={"beta": widgets.LogNumber("style β", base.beta, -2, 4),
                       "layers": widgets.LayerSet("style", base.style_layers)},
             overrides=lambda c: {"style_weight": c["beta"], "style_layers": c["layers"], "style_layer_weights": None},
             run=lambda cfg, callback: nst.transfer(content, style, settings=cfg, net=net, callback=callback),
-            caption=lambda cfg, r: f"β = {cfg.style_weight:.3g}, style {' + '.join(cfg.style_layers)}",
+            caption=lambda cfg, r: f"β = {cfg.beta:.3g}, style {' + '.join(cfg.style_layers)}",
             figures=lambda cfg, r: [nst.plotting.show_images([r.image])],
             target=lambda cfg: nst.load_image(content, size=cfg.size),
         ))

@@ -153,7 +153,7 @@ def transfer_explorer(
 
     def caption(cfg: Settings, result: Result) -> str:
         return (
-            f"Transfer with style weight β = {cfg.style_weight:.3g} (α = {cfg.content_weight:.3g}), "
+            f"Transfer with style weight β = {cfg.beta:.3g} (α = {cfg.content_weight:.3g}), "
             f"content {cfg.content_layers[0]}, style {join_layers(cfg.style_layers)} — "
             f"{result.weights} weights — {drop_text(result)}"
         )
@@ -164,7 +164,7 @@ def transfer_explorer(
             title="Style transfer: content + style",
             base=base,
             controls={
-                "style_weight": LogNumber("style β", base.style_weight, -2, 4, css="nst-style-weight"),
+                "style_weight": LogNumber("style β", base.beta, -2, 4, css="nst-style-weight"),
                 "content_layer": Layer("content", _content_layer(base)),
                 "style_layers": LayerSet("style", base.style_layers),
                 "steps": step_count(base.steps),
@@ -185,7 +185,7 @@ def transfer_explorer(
             figures=lambda cfg, r: [
                 _pictures(
                     [resize(photo, cfg.size), r.image, resize(painting, cfg.size)],
-                    ["content", f"result (β = {cfg.style_weight:.3g})", "style"],
+                    ["content", f"result (β = {cfg.beta:.3g})", "style"],
                     r,
                 ),
                 plot_losses(r.history, title="weighted loss per layer", size=3.5),

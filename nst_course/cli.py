@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="export: replace the file if it exists")
 
     sub.add_parser("samples", help="list the built-in images")
+
+    from .classroom import add_commands
+
+    add_commands(sub)  # lessons, lab, pack
     return parser
 
 
@@ -250,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "weights":
             return _weights(args)
+        if args.command in ("lessons", "lab", "pack"):
+            from .classroom import run_command
+
+            return run_command(args)
         if args.command == "samples":
             from .samples import PAINTINGS, sample_names
 

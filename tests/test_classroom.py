@@ -428,3 +428,17 @@ def test_binder_post_build_fails_soft_without_network(course_wheel, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "no trained weights" in done.stdout and "paintings missing" in done.stdout
+
+
+@pytest.mark.slow
+def test_render_site_writes_each_lesson_with_its_pictures(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("render_site", ROOT / "tools" / "render_site.py")
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    monkeypatch.setenv("NST_COURSE_QUICK", "1")  # restored afterwards; the tool sets it for its kernels
+    assert render.main([str(tmp_path), "00", "--quick"]) == 0
+    page = (tmp_path / "00-what-the-network-sees.html").read_text()
+    assert page.count('src="data:image/png;base64,') >= 2  # the pictures are in the page itself
+    assert "conv5_1" in page  # with the executed outputs (the layer table)
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="00-what-the-network-sees.html"' in index and "QUICK" in index

@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="export: replace the file if it exists")
 
     sub.add_parser("samples", help="list the built-in images")
+
+    from .classroom import add_commands
+
+    add_commands(sub)  # lessons, lab, pack
     return parser
 
 
@@ -255,6 +259,10 @@ def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "weights":
             return _weights(args)
+        if args.command in ("lessons", "lab", "pack"):
+            from .classroom import run_command
+
+            return run_command(args)
         if args.command == "samples":
             for name in sample_names():
                 note = f"  downloads: {PAINTINGS[name].credit}" if name in PAINTINGS else ""

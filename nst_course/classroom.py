@@ -310,7 +310,7 @@ def fetch_paintings(folder: str | os.PathLike | None = None, *, download: bool =
     is true. With ``folder``, the files are also copied to ``folder/images/`` (a
     cache folder to point ``$NST_COURSE_CACHE`` at).
     """
-    from .course import EXTRA_PAINTINGS
+    from .paintings import EXTRA_PAINTINGS
     from .samples import PAINTINGS, cache_dir
     from .samples import download as fetch
 

@@ -403,7 +403,7 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     subprocess.run(["bash", "-c", install], check=True, env=env, cwd=learner, timeout=300)  # README's own command
     subprocess.run(["nst-course", "lessons", "lessons"], check=True, env=env, cwd=learner, timeout=120)
     caption = subprocess.run(
-        ["python", "-c", "from nst_course.course import load_painting; print(load_painting('starry_night')[1])"],
+        ["python", "-c", "from nst_course.paintings import load_painting; print(load_painting('starry_night')[1])"],
         capture_output=True,
         text=True,
         env=env,

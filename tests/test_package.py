@@ -21,6 +21,7 @@ MODULES = sorted(info.name for info in pkgutil.iter_modules([str(PACKAGE)]) if i
 
 #: Modules that need no docstring examples, and why. Every other module must have some.
 WITHOUT_EXAMPLES = {
+    "classroom": "copies lessons, builds wheels and runs pip; tests/test_classroom.py",
     "cli": "run as a program in tests/test_cli.py",
     "errors": "one exception class",
     "optimize": "runs VGG-19; tests/test_optimize.py",

@@ -211,7 +211,12 @@ def _run(args: argparse.Namespace) -> int:
         exc.result.save(out)
         raise NSTError(f"{exc} (saved it to {out})") from None
     result.save(out)
-    how = {"finished": "", "interrupted": " (interrupted: saved the best image so far)", "stopped": " (stopped early)"}
+    how = {
+        "finished": "",
+        "converged": f" (converged at step {result.converged_step}: the loss had stopped falling)",
+        "interrupted": " (interrupted: saved the best image so far)",
+        "stopped": " (stopped early)",
+    }
     print(
         f"saved {out}: {result.steps_done} steps in {result.seconds:.1f} s, loss fell "
         f"{100 * result.loss_drop:.0f}%{how[result.stopped]}"

@@ -98,13 +98,15 @@ def run(
             steps=steps,
             optimizer=settings.optimizer,
             learning_rate=settings.lr,
+            stop_tolerance=settings.stop_tolerance,
+            stop_window=settings.stop_window,
             callback=stage_callback,
             progress=progress,
             description=f"{size}px" if len(scales) > 1 else "optimising",
         )
         traces.append(trace)
         image = trace.best_image
-        if trace.stopped != "finished":
+        if trace.stopped not in ("finished", "converged"):
             break
     result = _result(traces, settings, net, started, scales)
     if traces[-1].error:
@@ -148,6 +150,7 @@ def _result(traces: list[Trace], settings: Settings, net: VGG19, started: float,
         steps_done=offset,
         stopped=last.stopped,
         seconds=time.perf_counter() - started,
+        converged_step=None if last.converged_step is None else offset - last.steps_done + last.converged_step,
         extra={"scales": list(scales)} if len(scales) > 1 else {},
     )
 

@@ -134,6 +134,8 @@ def stopped_text(result: Result, steps: int) -> str:
     """What a caption adds when the run did not finish."""
     if result.stopped == "finished":
         return ""
+    if result.stopped == "converged":
+        return f" — converged at step {result.converged_step} of at most {steps}"
     return f" — stopped at step {result.steps_done} of {steps}; the best image so far (step {result.best_step}) is kept"
 
 
@@ -318,12 +320,13 @@ class Explorer:
                 widget.value = figure_png(figure)
                 widget.layout.display = None
             caption = declaration.caption(settings, result) + stopped_text(result, settings.steps)
-            stopped = result.stopped != "finished"
+            stopped = result.stopped not in ("finished", "converged")
             self.progress.bar_style = "warning" if stopped else "success"
             self.status.value = (
                 f"Stopped after {result.steps_done} steps ({result.seconds:.1f} s)."
                 if stopped
-                else f"Done: {result.steps_done} steps in {result.seconds:.1f} s."
+                else f"Done: {result.steps_done} steps in {result.seconds:.1f} s"
+                + (" (converged: the loss had stopped falling)." if result.stopped == "converged" else ".")
             )
             self._ready()
             self.caption.value = f"<b>{html.escape(caption)}</b>"  # last: the sign that the run is over

@@ -1,0 +1,70 @@
+"""The loop stops when done and never blows up: pixels folded into [0, 1], a stopping rule on by default."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+import nst_course as nst
+from nst_course.optimize import fold
+
+SMALL = nst.Settings(size=32, steps=150)
+
+
+@pytest.fixture(scope="module")
+def long_run(net):
+    return nst.transfer("town", "swirls", settings=SMALL, net=net, progress=False)
+
+
+def test_a_default_run_stops_when_the_loss_stops_falling(long_run):
+    assert long_run.stopped == "converged"
+    assert long_run.converged_step == long_run.steps_done < SMALL.steps
+    best = list(itertools.accumulate(long_run.history["total"], min))
+    window = SMALL.stop_window
+    assert best[-window - 1] - best[-1] <= SMALL.stop_tolerance * best[-1], "it stopped because the rule held"
+    assert best[-window - 2] - best[-2] > SMALL.stop_tolerance * best[-2], "and not a step later than that"
+    assert long_run.metadata()["nst-course:result"]["converged_step"] == long_run.converged_step
+
+
+def test_the_loss_never_jumps_far_above_its_best_so_far(long_run):
+    """With a clamp after each step, L-BFGS's loss jumped 10-100x above its best after converging."""
+    total = long_run.history["total"]
+    best = list(itertools.accumulate(total, min))
+    settled = next(i for i, value in enumerate(total) if value < 1.5 * best[-1])
+    assert max(value / low for value, low in zip(total[settled:], best[settled:], strict=True)) <= 1.5
+
+
+def test_with_the_rule_off_every_step_runs(net):
+    cfg = nst.Settings(size=32, steps=30, stop_tolerance=0.0)
+    result = nst.transfer("town", "swirls", settings=cfg, net=net, progress=False)
+    assert result.stopped == "finished" and result.steps_done == 30 and result.converged_step is None
+
+
+def test_a_run_still_improving_is_not_stopped(net):
+    """A tiny window and tolerance must not stop a run whose loss still falls fast."""
+    cfg = nst.Settings(size=32, steps=8, stop_tolerance=0.001, stop_window=3, init="noise")
+    result = nst.reconstruct("town", layer="conv2_1", settings=cfg, net=net, progress=False)
+    assert result.stopped == "finished" and result.loss_drop > 0.5
+
+
+def test_every_image_the_loop_sees_is_in_range_without_a_clamp(net):
+    seen = []
+    nst.transfer(
+        "town",
+        "swirls",
+        settings=nst.Settings(size=32, steps=10, learning_rate=5.0),  # big steps leave [0, 1] in the free tensor
+        net=net,
+        progress=False,
+        callback=lambda step, losses, image: seen.append(image),
+    )
+    assert all(float(img.min()) >= 0.0 and float(img.max()) <= 1.0 for img in seen)
+    assert fold(torch.tensor([-0.5, 1.5, 3.25])).tolist() == [0.5, 0.5, 0.75]
+
+
+def test_bad_stopping_settings_are_refused():
+    with pytest.raises(nst.NSTError, match="stop_tolerance must be a fraction"):
+        nst.Settings(stop_tolerance=1.5)
+    with pytest.raises(nst.NSTError, match="stop_window must be a whole number"):
+        nst.Settings(stop_window=0)

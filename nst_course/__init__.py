@@ -5,7 +5,7 @@ The lessons import everything from here::
     import nst_course as nst
     net = nst.load_vgg19()                       # weights: see nst_course.vgg
     photo = nst.load_image("town", size=256)
-    result = nst.reconstruct(photo, layer="conv4_2", net=net, steps=100)
+    result = nst.reconstruct(photo, layer="relu4_2", net=net, steps=100)
 
 Where things live: ``settings`` (what to optimise), ``objective`` (the weighted
 terms), ``optimize`` (THE loop and its ``Result``), ``tasks`` (reconstruct,

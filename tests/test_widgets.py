@@ -10,6 +10,7 @@ settings) and once for real on a tiny image.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from types import SimpleNamespace
 
@@ -446,11 +447,39 @@ def test_a_new_explorer_is_one_declaration(front_end, net):
 def test_feature_maps_explorer_caption_follows_the_layer(front_end, net):
     explorer = widgets.feature_maps_explorer(photo(), net)
     first = explorer.figure.value
-    assert explorer.caption.value == f"<b>conv1_1: 64 feature maps of 33×48 — {RANDOM}</b>"
+    assert explorer.caption.value == f"<b>relu1_1: 64 feature maps of 33×48 — {RANDOM}</b>"
     explorer.layer.value = "conv3_1"
     assert explorer.caption.value == f"<b>conv3_1: 256 feature maps of 8×12 — {RANDOM}</b>"
     assert explorer.figure.value != first
     assert explorer._repr_mimebundle_()["text/plain"].startswith("Feature maps explorer")
+
+
+def test_feature_maps_explorer_compares_two_layers_orders_maps_and_changes_image(front_end, net):
+    explorer = widgets.feature_maps_explorer(photo(), net, layer="relu1_1", compare="relu3_1")
+    assert explorer.caption.value.startswith("<b>relu1_1: 64 feature maps of 33×48 — ") and "| relu3_1: 256" in (
+        explorer.caption.value
+    )
+    assert explorer.second.value and explorer.second.layout.display is None
+    by_energy = explorer.figure.value
+    explorer.order.value = "index"
+    assert explorer.figure.value != by_energy
+    explorer.compare.value = "(none)"
+    assert explorer.second.layout.display == "none" and "|" not in explorer.caption.value
+    before = explorer.figure.value
+    explorer.source.value = "swirls"
+    assert explorer.figure.value != before and "Error" not in explorer.caption.value
+    with pytest.raises(nst.NSTError, match="order must be one of energy, index"):
+        widgets.feature_maps_explorer(photo(), net, order="size")
+
+
+def test_maps_are_ordered_by_energy():
+    features = torch.rand(1, 5, 3, 4)
+    features[0, 3] *= 10
+    features[0, 1] *= 0
+    order = widgets.ordered_channels(features)
+    assert order[0] == 3 and order[-1] == 1 and sorted(order) == list(range(5))
+    energy = features[0].pow(2).flatten(1).sum(1)
+    assert all(energy[a] >= energy[b] for a, b in itertools.pairwise(order))
 
 
 def test_without_a_front_end_each_explorer_prints_a_note_and_runs_once(no_front_end, net, capsys):
@@ -462,5 +491,6 @@ def test_without_a_front_end_each_explorer_prints_a_note_and_runs_once(no_front_
     assert tex.result.settings["style_layers"] == nst.STYLE_LAYERS
     tra = widgets.transfer_explorer(photo(), painting(), net, settings=TINY)
     assert len(tra.figures) == 2
-    maps = widgets.feature_maps_explorer(photo(), net, layer="conv2_1")
-    assert str(maps) == f"conv2_1: 128 feature maps of 16×24 — {RANDOM}"
+    maps = widgets.feature_maps_explorer(photo(), net, layer="conv2_1", compare="relu5_1")
+    assert str(maps) == f"conv2_1: 128 feature maps of 16×24 — {RANDOM} | relu5_1: 512 feature maps of 2×3 — {RANDOM}"
+    assert len(maps.figures) == 2

@@ -101,6 +101,10 @@ def test_lesson_settings_follow_quick_mode(monkeypatch):
     assert quick.size <= 48 and quick.steps <= 10
     with pytest.raises(nst.NSTError, match="no lesson"):
         nst.lesson_settings(9)
+    monkeypatch.setenv("NST_COURSE_QUICK", "0")
+    monkeypatch.setenv("NST_COURSE_PAPER_SIZE", "1")
+    assert nst.lesson_settings(3).size == 512 and nst.lesson_settings(0).size == 224
+    assert nst.lesson_settings(3, size=200).size == 200
 
 
 def test_estimate_is_positive_and_scales_with_steps(net):

@@ -540,8 +540,8 @@ def _variant_loop(
         if zero_grad:
             opt.zero_grad()
         total = torch.stack(list(objective(net(image, objective.layers), image).values())).sum()
-        losses.append(float(total))
-        first.append(float(total))
+        losses.append(total.item())
+        first.append(total.item())
         scaled = total / first[0] if scale else total
         scaled.backward()
         return scaled

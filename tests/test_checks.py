@@ -205,7 +205,7 @@ def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, clamp
         total = sum(objective(net(image, objective.layers), image).values())
         if detach:
             total = total.detach()
-        losses.append(float(total))
+        losses.append(total.item())
         loss = total / losses[0] if scale else total
         loss.backward()
         return loss

@@ -5,7 +5,7 @@ The lessons import everything from here::
     import nst_course as nst
     net = nst.load_vgg19()                       # weights: see nst_course.vgg
     photo = nst.load_image("town", size=256)
-    result = nst.reconstruct(photo, layer="conv4_2", net=net, steps=100)
+    result = nst.reconstruct(photo, layer="relu4_2", net=net, steps=100)
 
 Where things live: ``settings`` (what to optimise), ``objective`` (the weighted
 terms), ``optimize`` (THE loop and its ``Result``), ``tasks`` (reconstruct,
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import plotting
-from .checks import check_content_loss, check_gram_matrix
+from . import checks, plotting
+from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
@@ -53,6 +53,10 @@ __all__ = [
     "__version__",
     "check_content_loss",
     "check_gram_matrix",
+    "check_loop",
+    "check_objective",
+    "check_style_loss",
+    "checks",
     "content_loss",
     "describe_layers",
     "estimate_seconds",

@@ -25,8 +25,8 @@ EXAMPLES = """\
 examples:
   nst-course transfer town swirls -o town-swirls.png
   nst-course transfer photo.jpg starry_night -o out.png --size 384 --steps 300
-  nst-course reconstruct hopper --layer conv2_2 -o hopper-conv2_2.png
-  nst-course texture mosaic --layers conv1_1,conv2_1,conv3_1 -o texture.png
+  nst-course reconstruct hopper --layer relu2_2 -o hopper-relu2_2.png
+  nst-course texture mosaic --layers relu1_1,relu2_1,relu3_1 -o texture.png
   nst-course weights info
   nst-course weights export vgg19-features.pth     (copy it to offline machines)
   NST_COURSE_WEIGHTS=vgg19-features.pth nst-course transfer town waves -o out.png

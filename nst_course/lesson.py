@@ -24,9 +24,12 @@ from .errors import NSTError
 from .settings import Settings, replace_settings
 from .vgg import LAYER_NAMES, VGG19, check_layers
 
-__all__ = ["QUICK_ENV", "estimate_seconds", "lesson_settings", "quick_mode"]
+__all__ = ["PAPER_SIZE_ENV", "QUICK_ENV", "estimate_seconds", "lesson_settings", "quick_mode"]
 
 QUICK_ENV = "NST_COURSE_QUICK"
+#: Set to 1 to run lessons 01 to 03 at the paper's size (about 512 px): for a GPU, or time.
+PAPER_SIZE_ENV = "NST_COURSE_PAPER_SIZE"
+PAPER_SIZE = 512
 
 # Sizes and steps per lesson. 128 px keeps the deepest layers (conv5, 1/16 of the
 # image) at 8 x 5 positions: enough to show what they keep, cheap enough for a CPU.
@@ -39,9 +42,13 @@ _LESSONS: dict[str, dict[str, int]] = {
 _QUICK = {"size": 48, "steps": 8}
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def quick_mode() -> bool:
     """True when ``$NST_COURSE_QUICK`` is set to anything but "", "0", "false" or "no"."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    return _flag(QUICK_ENV)
 
 
 def _lesson_key(lesson: int | str) -> str:
@@ -55,13 +62,18 @@ def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
     """The default :class:`~nst_course.Settings` of a lesson (0 to 3, or "01-..."), quick mode included.
 
     Keyword arguments replace fields, e.g. ``lesson_settings(1, steps=300)``;
-    in quick mode ``size`` and ``steps`` stay small whatever is asked.
+    in quick mode ``size`` and ``steps`` stay small whatever is asked. With
+    ``$NST_COURSE_PAPER_SIZE`` set, lessons 01 to 03 run at 512 px, the paper's
+    size (about 16 times the work of 128 px: for a GPU, or for those with time).
 
     >>> settings = lesson_settings(1, style_weight=5.0)
     >>> settings.size in (_QUICK["size"], 128), settings.style_weight
     (True, 5.0)
     """
-    values: dict[str, object] = {**_LESSONS[_lesson_key(lesson)], **overrides}
+    key = _lesson_key(lesson)
+    values: dict[str, object] = {**_LESSONS[key], **overrides}
+    if _flag(PAPER_SIZE_ENV) and key != "00" and "size" not in overrides:
+        values["size"] = PAPER_SIZE  # the paper's size; quick mode still wins below
     if quick_mode():
         for name, most in _QUICK.items():
             if isinstance(values[name], int):  # anything else is refused by Settings with its own message

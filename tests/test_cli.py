@@ -148,7 +148,7 @@ R = ["--weights", "random", "-q"]
         ),
         (["transfer", "town", "swirls", "-o", "o.jpg", *R], "name the output *.png"),
         (["transfer", "town", "swirls", "-o", "o.png", "--size", "2", *R], "size must be a whole number"),
-        (["transfer", "town", "swirls", "-o", "o.png", "--size", "20", *R], "too small for conv5_1"),
+        (["transfer", "town", "swirls", "-o", "o.png", "--size", "20", *R], f"too small for {nst.STYLE_LAYERS[-1]}"),
         (["transfer", "town", "-o", "o.png", *R], "the following arguments are required: style"),
         (["weights", "export"], "weights export needs a file to write"),
     ],

@@ -139,7 +139,8 @@ def test_each_start_image_is_the_one_asked_for(net, photo, painting):
         )
     assert first["content"][CONTENT] == 0.0  # the start is the photo itself
     # the start is the painting (resized to the photo's shape, so not exactly its own Gram matrices)
-    assert first["style"]["style conv1_1"] < 0.05 * first["content"]["style conv1_1"]
+    first_style = f"style {nst.STYLE_LAYERS[0]}"
+    assert first["style"][first_style] < 0.05 * first["content"][first_style]
     assert first["noise"][CONTENT] > 0.1  # noise is far from the photo
 
 
@@ -265,7 +266,7 @@ def test_a_learners_own_objective_runs_in_the_same_loop(net, photo):
 
 
 def test_images_too_small_for_the_deepest_layer_are_refused(net, photo):
-    with pytest.raises(nst.NSTError, match=r"too small for conv5_1.*at least 16 px"):
+    with pytest.raises(nst.NSTError, match=rf"too small for {nst.STYLE_LAYERS[-1]}.*at least 16 px"):
         nst.synthesize_texture(photo, net=net, settings=TINY, size=20, progress=False)
     nst.synthesize_texture(photo, layers=["conv1_1"], net=net, settings=TINY, size=20, steps=1, progress=False)
 

@@ -10,6 +10,7 @@ settings) and once for real on a tiny image.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from types import SimpleNamespace
 
@@ -259,7 +260,7 @@ def test_front_end_is_not_available_outside_a_kernel():
 
 
 def test_style_layer_sets_grow_to_the_papers_five():
-    assert widgets.STYLE_LAYER_SETS[0] == ("conv1_1",)
+    assert widgets.STYLE_LAYER_SETS[0] == nst.STYLE_LAYERS[:1] == ("relu1_1",)
     assert widgets.STYLE_LAYER_SETS[-1] == nst.STYLE_LAYERS
     assert [len(s) for s in widgets.STYLE_LAYER_SETS] == [1, 2, 3, 4, 5]
 
@@ -267,12 +268,12 @@ def test_style_layer_sets_grow_to_the_papers_five():
 def test_layer_set_presets_and_hand_picked_layers_agree():
     picker, _view = widgets.LayerSet("style").build(ipywidgets)
     labels = [label for label, _ in picker.preset.options]
-    assert labels[:2] == ["conv1_1", "conv1_1 + conv2_1"] and labels[-1] == "(your choice)" and len(labels) == 6
+    assert labels[:2] == ["relu1_1", "relu1_1 + relu2_1"] and labels[-1] == "(your choice)" and len(labels) == 6
     assert picker.value == nst.STYLE_LAYERS and picker.preset.value == nst.STYLE_LAYERS
     picker.value = ("conv1_1", "relu3_1")  # by hand
     assert picker.preset.value == () and "conv1_1 + relu3_1" in picker.note.value
-    picker.preset.value = ("conv1_1", "conv2_1")  # a preset selects its layers
-    assert picker.value == ("conv1_1", "conv2_1")
+    picker.preset.value = nst.STYLE_LAYERS[:2]  # a preset selects its layers
+    assert picker.value == nst.STYLE_LAYERS[:2]
     with pytest.raises(nst.NSTError, match="choose at least one layer for the style"):
         widgets.LayerSet("style").read(())
 
@@ -315,15 +316,15 @@ def test_texture_declaration_runs_synthesize_texture_with_the_chosen_layers(fron
     calls = record(monkeypatch, "synthesize_texture")
     base = dataclasses.replace(TINY, style_layer_weights=(1.0, 2.0, 3.0, 4.0, 5.0))
     explorer = widgets.texture_explorer(painting(), net, settings=base)
-    explorer.controls["layers"].preset.value = ("conv1_1", "conv2_1")
+    chosen = nst.STYLE_LAYERS[:2]
+    explorer.controls["layers"].preset.value = chosen
     explorer.controls["size"].value = 48
     finish(explorer)
     ((args, kwargs),) = calls
     assert len(args) == 1 and torch.equal(args[0], painting())
-    chosen = ("conv1_1", "conv2_1")
     assert kwargs["settings"] == dataclasses.replace(base, style_layers=chosen, style_layer_weights=None, size=48)
     assert tuple(kwargs["layers"]) == chosen and kwargs["net"] is net and kwargs["progress"] is False
-    assert explorer.caption.value == f"<b>Texture from conv1_1 + conv2_1 — {RANDOM} — loss fell 90%</b>"
+    assert explorer.caption.value == f"<b>Texture from relu1_1 + relu2_1 — {RANDOM} — loss fell 90%</b>"
     assert explorer.target.value == runtime.png(nst.resize(painting(), 48))
 
 
@@ -405,14 +406,14 @@ def test_stop_keeps_the_best_image_of_a_real_run(front_end, net):
     result = explorer.result
     assert result.stopped == "stopped" and 2 <= result.steps_done < 200
     assert explorer.preview.value == runtime.png(result.image)
-    assert "stopped at step" in explorer.caption.value and "conv4_2" in explorer.caption.value
+    assert "stopped at step" in explorer.caption.value and nst.CONTENT_LAYER in explorer.caption.value
 
 
 def test_texture_and_transfer_explorers_run_for_real(front_end, net):
     tex = widgets.texture_explorer(painting(), net, settings=TINY)
-    tex.controls["layers"].preset.value = ("conv1_1", "conv2_1")
-    assert finish(tex).settings["style_layers"] == ("conv1_1", "conv2_1")
-    assert "Texture from conv1_1 + conv2_1 —" in tex.caption.value
+    tex.controls["layers"].preset.value = ("relu1_1", "relu2_1")
+    assert finish(tex).settings["style_layers"] == ("relu1_1", "relu2_1")
+    assert "Texture from relu1_1 + relu2_1 —" in tex.caption.value
     tra = widgets.transfer_explorer(photo(), painting(), net, settings=TINY)
     tra.controls["content_layer"].value = "conv2_2"
     tra.controls["style_layers"].value = ("conv1_1",)
@@ -437,30 +438,59 @@ def test_a_new_explorer_is_one_declaration(front_end, net):
             target=lambda cfg: nst.resize(content, cfg.size),
         )
     )
-    explorer.controls["layers"].preset.value = ("conv1_1",)
+    explorer.controls["layers"].preset.value = ("relu1_1",)
     result = finish(explorer)
-    assert result.settings["style_weight"] == 10.0 and result.settings["style_layers"] == ("conv1_1",)
-    assert explorer.caption.value == "<b>β = 10, style conv1_1</b>"
+    assert result.settings["style_weight"] == 10.0 and result.settings["style_layers"] == ("relu1_1",)
+    assert explorer.caption.value == "<b>β = 10, style relu1_1</b>"
 
 
 def test_feature_maps_explorer_caption_follows_the_layer(front_end, net):
     explorer = widgets.feature_maps_explorer(photo(), net)
     first = explorer.figure.value
-    assert explorer.caption.value == f"<b>conv1_1: 64 feature maps of 33×48 — {RANDOM}</b>"
+    assert explorer.caption.value == f"<b>relu1_1: 64 feature maps of 33×48 — {RANDOM}</b>"
     explorer.layer.value = "conv3_1"
     assert explorer.caption.value == f"<b>conv3_1: 256 feature maps of 8×12 — {RANDOM}</b>"
     assert explorer.figure.value != first
     assert explorer._repr_mimebundle_()["text/plain"].startswith("Feature maps explorer")
 
 
+def test_feature_maps_explorer_compares_two_layers_orders_maps_and_changes_image(front_end, net):
+    explorer = widgets.feature_maps_explorer(photo(), net, layer="relu1_1", compare="relu3_1")
+    assert explorer.caption.value.startswith("<b>relu1_1: 64 feature maps of 33×48 — ") and "| relu3_1: 256" in (
+        explorer.caption.value
+    )
+    assert explorer.second.value and explorer.second.layout.display is None
+    by_energy = explorer.figure.value
+    explorer.order.value = "index"
+    assert explorer.figure.value != by_energy
+    explorer.compare.value = "(none)"
+    assert explorer.second.layout.display == "none" and "|" not in explorer.caption.value
+    before = explorer.figure.value
+    explorer.source.value = "swirls"
+    assert explorer.figure.value != before and "Error" not in explorer.caption.value
+    with pytest.raises(nst.NSTError, match="order must be one of energy, index"):
+        widgets.feature_maps_explorer(photo(), net, order="size")
+
+
+def test_maps_are_ordered_by_energy():
+    features = torch.rand(1, 5, 3, 4)
+    features[0, 3] *= 10
+    features[0, 1] *= 0
+    order = widgets.ordered_channels(features)
+    assert order[0] == 3 and order[-1] == 1 and sorted(order) == list(range(5))
+    energy = features[0].pow(2).flatten(1).sum(1)
+    assert all(energy[a] >= energy[b] for a, b in itertools.pairwise(order))
+
+
 def test_without_a_front_end_each_explorer_prints_a_note_and_runs_once(no_front_end, net, capsys):
     out = widgets.reconstruction_explorer(photo(), net, settings=TINY)
     printed = capsys.readouterr().out
-    assert runtime.NO_FRONT_END in printed and "Reconstruction from conv4_2" in printed
+    assert runtime.NO_FRONT_END in printed and f"Reconstruction from {nst.CONTENT_LAYER}" in printed
     assert isinstance(out, widgets.PlainRun) and out.result.steps_done == 3
     tex = widgets.texture_explorer(painting(), net, settings=TINY)
     assert tex.result.settings["style_layers"] == nst.STYLE_LAYERS
     tra = widgets.transfer_explorer(photo(), painting(), net, settings=TINY)
     assert len(tra.figures) == 2
-    maps = widgets.feature_maps_explorer(photo(), net, layer="conv2_1")
-    assert str(maps) == f"conv2_1: 128 feature maps of 16×24 — {RANDOM}"
+    maps = widgets.feature_maps_explorer(photo(), net, layer="conv2_1", compare="relu5_1")
+    assert str(maps) == f"conv2_1: 128 feature maps of 16×24 — {RANDOM} | relu5_1: 512 feature maps of 2×3 — {RANDOM}"
+    assert len(maps.figures) == 2

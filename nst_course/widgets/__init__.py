@@ -39,7 +39,9 @@ from __future__ import annotations
 from .controls import STYLE_LAYER_SETS, Layer, LayerSet, LogNumber, Whole
 from .explorers import (
     FeatureMapsExplorer,
+    feature_maps,
     feature_maps_explorer,
+    ordered_channels,
     reconstruction_explorer,
     texture_explorer,
     transfer_explorer,
@@ -57,7 +59,9 @@ __all__ = [
     "PlainRun",
     "Whole",
     "explore",
+    "feature_maps",
     "feature_maps_explorer",
+    "ordered_channels",
     "reconstruction_explorer",
     "texture_explorer",
     "transfer_explorer",

@@ -28,8 +28,8 @@ __all__ = [
     "step_count",
 ]
 
-#: The growing layer sets of the paper's Fig. 1 (bottom rows): conv1_1, then
-#: conv1_1 + conv2_1, ... up to all five style layers.
+#: The growing layer sets of the paper's style reconstructions (Fig. 1): relu1_1, then
+#: relu1_1 + relu2_1, ... up to all five style layers (the paper's conv1_1 ... conv5_1).
 STYLE_LAYER_SETS: tuple[tuple[str, ...], ...] = tuple(STYLE_LAYERS[: n + 1] for n in range(len(STYLE_LAYERS)))
 
 
@@ -51,7 +51,7 @@ class Control(Protocol):
 
 
 def join_layers(layers: Sequence[str]) -> str:
-    """``("conv1_1", "conv2_1")`` -> ``"conv1_1 + conv2_1"``, as captions and presets name a layer set."""
+    """``("relu1_1", "relu2_1")`` -> ``"relu1_1 + relu2_1"``, as captions and presets name a layer set."""
     return " + ".join(layers)
 
 

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..errors import NSTError
 from ..images import ImageSource, load_image, resize
 from ..optimize import Result
+from ..samples import sample_names
 from ..settings import Settings
 from ..tasks import reconstruct, synthesize_texture, transfer
-from ..vgg import CONTENT_LAYER, VGG19
+from ..vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19
 from . import runtime
 from .controls import Layer, LayerSet, LogNumber, image_size, join_layers, step_count
 from .runtime import Declaration, Explorer, PlainRun
@@ -27,8 +29,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "MAP_ORDERS",
     "FeatureMapsExplorer",
+    "feature_maps",
     "feature_maps_explorer",
+    "ordered_channels",
     "reconstruction_explorer",
     "texture_explorer",
     "transfer_explorer",
@@ -57,7 +62,7 @@ def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Setting
     """Reconstruct ``image`` from one layer's features, with a live preview. Lesson 01.
 
     Controls: layer (any of :data:`~nst_course.LAYER_NAMES`; default
-    ``settings.content_layers[0]``, conv4_2), steps and size. The caption names
+    ``settings.content_layers[0]``, relu4_2), steps and size. The caption names
     the layer, the weights and how far the loss fell.
     """
     base = settings or Settings()
@@ -95,8 +100,8 @@ def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Setting
 def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | None = None) -> Explorer | PlainRun:
     """Synthesise a texture from the Gram matrices of a growing layer set. Lesson 02.
 
-    Controls: the layer set (a preset: conv1_1; conv1_1 + conv2_1; ... up to
-    conv5_1, or any layers picked by hand), steps and size. The caption names
+    Controls: the layer set (a preset: relu1_1; relu1_1 + relu2_1; ... up to
+    relu5_1, or any layers picked by hand), steps and size. The caption names
     the layers and the weights.
     """
     base = settings or Settings()
@@ -199,66 +204,149 @@ def transfer_explorer(
 
 # ---------------------------------------------------------------- feature maps (no optimisation)
 
+#: How the maps of a layer can be ordered.
+MAP_ORDERS = ("energy", "index")
+_THIS_IMAGE = "(the lesson's image)"
+
 
 def feature_maps_explorer(
-    image: ImageSource, net: VGG19, *, layer: str = "conv1_1", size: int | None = None, max_maps: int = 16
+    image: ImageSource,
+    net: VGG19,
+    *,
+    layer: str = STYLE_LAYERS[0],
+    compare: str | None = None,
+    order: str = "energy",
+    size: int | None = None,
+    max_maps: int = 16,
 ) -> FeatureMapsExplorer | PlainRun:
-    """Pick a layer (paper names) and see its feature maps for ``image``. Lesson 00.
+    """What does a layer represent? Its feature maps for ``image``, next to a second layer's. Lesson 00.
 
-    The caption names the layer, the maps' shape and the network's weights.
+    Controls: the image (``image`` or a built-in sample), the layer, a layer to
+    compare it with (or none), and the order of the maps: by energy (the sum of
+    a map's squared values, most active first) or by channel number. The
+    caption names each layer, its maps' shape and the network's weights.
     """
     picture = load_image(image, size=size)
+    if order not in MAP_ORDERS:
+        raise NSTError(f"order must be one of {', '.join(MAP_ORDERS)}, not {order!r}")
     if not runtime.front_end_available():
         print(runtime.NO_FRONT_END)
-        figure, caption = feature_maps(picture, net, layer, max_maps)
-        print(caption)
-        return PlainRun(caption, [figure])
-    return FeatureMapsExplorer(picture, net, layer, max_maps)
+        figures, captions = [], []
+        for name in [layer] + ([compare] if compare else []):
+            figure, caption = feature_maps(picture, net, name, max_maps, order=order)
+            figures.append(figure)
+            captions.append(caption)
+        print(" | ".join(captions))
+        return PlainRun(" | ".join(captions), figures)
+    return FeatureMapsExplorer(picture, net, layer, max_maps, compare=compare, order=order, size=size)
 
 
-def feature_maps(image: torch.Tensor, net: VGG19, layer: str, max_maps: int) -> tuple[Figure, str]:
-    """The figure of ``layer``'s first ``max_maps`` maps for ``image``, and its caption."""
+def ordered_channels(features: torch.Tensor, order: str = "energy") -> list[int]:
+    """Channel numbers of (1, C, H, W) ``features``: most energy first, or simply 0, 1, 2, ...
+
+    >>> f = torch.zeros(1, 3, 2, 2)
+    >>> f[0, 2] = 2.0
+    >>> f[0, 1] = 1.0
+    >>> ordered_channels(f), ordered_channels(f, "index")
+    ([2, 1, 0], [0, 1, 2])
+    """
+    if order == "index":
+        return list(range(features.shape[1]))
+    energy = features[0].detach().double().pow(2).flatten(1).sum(1)
+    return [int(i) for i in torch.argsort(energy, descending=True, stable=True)]
+
+
+def feature_maps(
+    image: torch.Tensor, net: VGG19, layer: str, max_maps: int = 16, *, order: str = "energy"
+) -> tuple[Figure, str]:
+    """The figure of ``max_maps`` of ``layer``'s maps for ``image`` (most active first), and its caption."""
     from ..plotting import plot_feature_maps
 
     with torch.no_grad():
         features = net(image.to(net.device), [layer])[layer]
     _, channels, height, width = features.shape
     caption = f"{layer}: {channels} feature maps of {height}×{width} — {net.weights} weights"
-    shown = min(max_maps, channels)
-    title = f"{layer}: the first {shown} of {channels} maps ({height}×{width})"
-    return plot_feature_maps(features, max_maps=max_maps, title=title), caption
+    channels_shown = ordered_channels(features, order)[:max_maps]
+    how = "most active" if order == "energy" else "first"
+    title = f"{layer}: the {how} {len(channels_shown)} of {channels} maps ({height}×{width})"
+    figure = plot_feature_maps(features[:, channels_shown], max_maps=max_maps, title=title)
+    for ax, channel in zip(figure.axes, channels_shown, strict=False):
+        ax.set_title(f"channel {channel}", fontsize=7)
+    return figure, caption
 
 
 class FeatureMapsExplorer:
-    """A layer dropdown and the feature maps of that layer, redrawn when it changes."""
+    """Image, layer, comparison layer and order; the maps of both layers, redrawn on every change."""
 
-    def __init__(self, image: torch.Tensor, net: VGG19, layer: str, max_maps: int) -> None:
+    def __init__(
+        self,
+        image: torch.Tensor,
+        net: VGG19,
+        layer: str,
+        max_maps: int,
+        *,
+        compare: str | None = None,
+        order: str = "energy",
+        size: int | None = None,
+    ) -> None:
         import ipywidgets as w
 
         self.image = image
         self.net = net
         self.max_maps = max_maps
+        self.size = size or max(image.shape[-2:])
+        self.source = w.Dropdown(options=[_THIS_IMAGE, *sample_names()], value=_THIS_IMAGE, description="image")
+        self.source.add_class("nst-image")
         self.layer, _view = Layer("layer", layer).build(w)
+        self.compare = w.Dropdown(options=["(none)", *LAYER_NAMES], value=compare or "(none)", description="compare")
+        self.compare.add_class("nst-compare")
+        self.order = w.ToggleButtons(options=list(MAP_ORDERS), value=order, description="order")
+        self.order.add_class("nst-order")
         self.figure = w.Image(format="png", layout=runtime.FIGURE_LAYOUT)
         self.figure.add_class("nst-figure")
+        self.second = w.Image(format="png", layout=runtime.FIGURE_LAYOUT)
+        self.second.add_class("nst-figure-compare")
         self.caption = w.HTML("")
         self.caption.add_class("nst-caption")
-        self.widget = w.VBox([self.layer, self.caption, self.figure], layout={"max_width": "100%"})
+        controls = w.HBox([w.VBox([self.source, self.layer]), w.VBox([self.compare, self.order])])
+        figures = w.HBox([self.figure, self.second], layout={"max_width": "100%"})
+        self.widget = w.VBox([controls, self.caption, figures], layout={"max_width": "100%"})
         self.widget.add_class("nst-explorer")
         self.widget.add_class("nst-explorer-feature-maps")
-        self.layer.observe(lambda change: self.show(change["new"]), names="value")
-        self.show(layer)
+        for control in (self.source, self.layer, self.compare, self.order):
+            control.observe(lambda change: self.show(), names="value")
+        self.show()
 
-    def show(self, layer: str) -> None:
+    def picture(self) -> torch.Tensor:
+        """The chosen image: the lesson's own, or a built-in sample at the same size."""
+        if self.source.value == _THIS_IMAGE:
+            return self.image
+        return load_image(self.source.value, size=self.size)
+
+    def show(self, layer: str | None = None) -> None:
+        """Redraw both panels (``layer`` sets the first layer's dropdown first)."""
+        if layer is not None and layer != self.layer.value:
+            self.layer.value = layer  # observing the dropdown redraws
+            return
         try:
-            figure, caption = feature_maps(self.image, self.net, layer, self.max_maps)
+            picture = self.picture()
+            figure, caption = feature_maps(picture, self.net, self.layer.value, self.max_maps, order=self.order.value)
+            captions = [caption]
+            second = None
+            if self.compare.value != "(none)":
+                second, other = feature_maps(
+                    picture, self.net, self.compare.value, self.max_maps, order=self.order.value
+                )
+                captions.append(other.split(" — ")[0])
         except Exception as exc:
             self.caption.value = runtime.error_html(exc)
             return
         self.figure.value = runtime.figure_png(figure)
-        self.caption.value = f"<b>{html.escape(caption)}</b>"
+        self.second.value = runtime.figure_png(second) if second is not None else b""
+        self.second.layout.display = "none" if second is None else None
+        self.caption.value = f"<b>{html.escape(' | '.join(captions))}</b>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = "Feature maps explorer (choose a layer; needs JupyterLab)"
+        bundle["text/plain"] = "Feature maps explorer (choose an image and two layers; needs JupyterLab)"
         return bundle

@@ -305,8 +305,8 @@ def _choose(explorer, kind: str) -> list[str]:
         explorer.locator(".nst-layer select").select_option("conv3_2")
         return ["Reconstruction from conv3_2", "weights", "loss fell"]
     if kind == "texture":
-        explorer.locator(".nst-layer-set select").select_option(label="conv1_1 + conv2_1")  # a preset
-        return ["Texture from conv1_1 + conv2_1 —", "weights", "loss fell"]
+        explorer.locator(".nst-layer-set select").select_option(label="relu1_1 + relu2_1")  # a preset
+        return ["Texture from relu1_1 + relu2_1 —", "weights", "loss fell"]
     if kind == "transfer":
         _readout(explorer.locator(".nst-style-weight"), 100)
         explorer.locator(".nst-layer select").select_option("conv3_2")

@@ -137,45 +137,52 @@ passed = nst.check_objective(make_objective)
 # exactly; your loop will do the same:
 #
 # - **One evaluation per step.** Each step is one L-BFGS iteration (`max_iter=1`): one
-#   forward and one backward pass through the network. There is **no line search**
-#   and a fixed step size of **0.5** (`lr=0.5`): full steps (1.0) overshoot in the first
-#   iterations, and a line search costs several evaluations per step. L-BFGS keeps the
-#   last 50 steps (`history_size=50`) to estimate the curvature, and never stops by
-#   itself (`tolerance_grad=0`, `tolerance_change=0`): the loop decides when to stop.
+#   forward and one backward pass through the network. There is **no line search** and
+#   the full step size (`lr=1.0`); a line search would cost several evaluations per step.
+#   L-BFGS keeps the last 50 steps (`history_size=50`) to estimate the curvature, and
+#   never stops by itself (`tolerance_grad=0`, `tolerance_change=0`): the loop decides.
 # - **The loss divided by its first value.** Before `backward()`, the loss is divided by
 #   its value at the first evaluation (a plain number). L-BFGS's very first step is
 #   proportional to the gradient, so without this its size would depend on the loss's
-#   scale (tiny with the paper's losses on an untrained network).
-# - **Pixels projected to [0, 1].** After each step, every pixel is clamped back into
-#   [0, 1] (in place, outside autograd): an image has no values outside this range. This
-#   is a projection, not part of the loss.
+#   scale.
+# - **Pixels folded into [0, 1].** An image has no values outside [0, 1]. Many tutorials
+#   clamp the pixels after each step; but a clamp moves the image behind L-BFGS's back,
+#   its curvature estimates go wrong, and after converging the loss jumps far above its
+#   best again and again. Instead the optimiser moves a free tensor, and the image is
+#   `nst.fold(free)`: the free values mirrored into [0, 1] (a triangle wave; inside
+#   [0, 1] it changes nothing). The loss sees only images in range, and nothing is clamped.
+# - **Stopping.** `nst.transfer` stops once the best loss has improved by less than
+#   0.5% over 20 steps (`Settings.stop_tolerance`, `stop_window`); for the comparison
+#   below it runs all the steps, as your loop does.
 #
 # ### Exercise 2: the loop
 #
 # Write `loop(net, objective, init, steps)`.
 # - **Inputs:** the network (`net(image, layers)` returns a dict of features), an
 #   objective as above, the start image `init` (1, 3, H, W), and the number of steps.
-# - **What it does:** optimises a copy of `init` (clamped to [0, 1], a leaf tensor that
-#   requires grad) with `torch.optim.LBFGS` as described above: a closure that clears
-#   the gradients, evaluates the objective's total, records it, divides it by the first
-#   recorded total, calls `backward()` and returns the divided loss; then `steps` calls
-#   of the optimiser's `step(closure)`, each followed by the projection to [0, 1].
-# - **Output:** `(image, losses)`: the final image, detached, and the list of total
-#   losses (floats, one per step, each measured before that step's update).
+# - **What it does:** optimises a free tensor that starts as a copy of `init` (clamped to
+#   [0, 1] once, a leaf tensor that requires grad) with `torch.optim.LBFGS` as described
+#   above: a closure that clears the gradients, makes the image `nst.fold(free)`,
+#   evaluates the objective's total on it, records it, divides it by the first recorded
+#   total, calls `backward()` and returns the divided loss; then `steps` calls of the
+#   optimiser's `step(closure)`.
+# - **Output:** `(image, losses)`: the final image `nst.fold(free)`, detached, and the list
+#   of total losses (floats, one per step, each measured before that step's update).
 
 
 # %%
 def loop(net, objective, init, steps):
     """L-BFGS on the pixels, one evaluation per step, as nst.optimize does it."""
     # BEGIN SOLUTION: (image, losses) after `steps` L-BFGS steps, as described above
-    image = init.detach().clone().clamp(0, 1).requires_grad_(True)
+    free = init.detach().clone().clamp(0, 1).requires_grad_(True)
     optimizer = torch.optim.LBFGS(
-        [image], lr=0.5, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0
+        [free], lr=1.0, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0
     )
     losses = []
 
     def closure():
         optimizer.zero_grad()
+        image = nst.fold(free)
         total = sum(objective(net(image, objective.layers), image).values())
         losses.append(total.item())
         scaled = total / losses[0]
@@ -184,9 +191,7 @@ def loop(net, objective, init, steps):
 
     for _ in range(steps):
         optimizer.step(closure)
-        with torch.no_grad():
-            image.clamp_(0, 1)
-    return image.detach(), losses
+    return nst.fold(free).detach(), losses
     # END SOLUTION
 
 
@@ -216,7 +221,7 @@ print(f"the next cell will take about {seconds:.0f} s (2 runs of {settings.steps
 
 # %%
 my_image, my_losses = my_loop(net, objective, photo, settings.steps)
-result = nst.transfer(photo, style, settings=settings, net=net, progress=False)
+result = nst.transfer(photo, style, settings=settings, net=net, stop_tolerance=0.0, progress=False)
 plotting.show_images(
     [photo, style, my_image, result.image],
     ["content: town", f"style: {style_caption.split(' (')[0]}", "your objective and loop", "nst.transfer"],
@@ -333,8 +338,9 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 #
 # - Style transfer minimises $\alpha\,\mathcal{L}_{content} + \beta\,\mathcal{L}_{style}$
 #   over the pixels; your objective and your loop reproduce the package's run.
-# - The loop: one L-BFGS evaluation per step, step 0.5, no line search, the loss divided
-#   by its first value, the pixels projected to [0, 1] after each step.
+# - The loop: one L-BFGS evaluation per step, full steps, no line search, the loss divided
+#   by its first value, the pixels folded into [0, 1] rather than clamped, and a stop
+#   once the loss has stopped falling.
 # - $\alpha/\beta$ sets the exchange rate between content and style; its good value
 #   depends on the loss normalisation and the network.
 #

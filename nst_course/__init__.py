@@ -24,7 +24,7 @@ from .images import load_image, read_metadata, resize, save_image, to_pil
 from .lesson import estimate_seconds, lesson_settings, quick_mode
 from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
 from .objective import Objective
-from .optimize import OptimizationError, Result, optimize
+from .optimize import OptimizationError, Result, fold, optimize
 from .paintings import load_painting
 from .samples import sample_names
 from .settings import Settings
@@ -60,6 +60,7 @@ __all__ = [
     "content_loss",
     "describe_layers",
     "estimate_seconds",
+    "fold",
     "export_weights",
     "get_device",
     "gram_matrix",

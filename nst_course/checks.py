@@ -35,7 +35,7 @@ from .losses import content_loss as _content_loss
 from .losses import gram_matrix as _gram_matrix
 from .losses import layer_style_loss as _layer_style_loss
 from .objective import Objective
-from .optimize import optimize
+from .optimize import fold, optimize
 
 __all__ = [
     "REFERENCES",
@@ -524,33 +524,36 @@ def _variant_loop(
     *,
     zero_grad: bool = True,
     scale: bool = True,
-    clamp: bool = True,
-    learning_rate: float = 0.5,
+    fold_pixels: bool = True,
+    learning_rate: float = 1.0,
     history_size: int = 50,
 ) -> list[float]:
-    """A loop with one thing changed: what a learner's loop gives when that one thing is missing."""
-    image = init.detach().clone().clamp(0, 1).requires_grad_(True)
+    """A loop with one thing changed: what a learner's loop gives when that one thing is missing.
+
+    ``fold_pixels=False`` is the common tutorial loop: optimise the image itself and clamp it
+    to [0, 1] after each step.
+    """
+    free = init.detach().clone().clamp(0, 1).requires_grad_(True)
     opt = torch.optim.LBFGS(
-        [image], lr=learning_rate, max_iter=1, history_size=history_size, tolerance_grad=0.0, tolerance_change=0.0
+        [free], lr=learning_rate, max_iter=1, history_size=history_size, tolerance_grad=0.0, tolerance_change=0.0
     )
     losses: list[float] = []
-    first: list[float] = []
 
     def closure() -> torch.Tensor:
         if zero_grad:
             opt.zero_grad()
+        image = fold(free) if fold_pixels else free
         total = torch.stack(list(objective(net(image, objective.layers), image).values())).sum()
         losses.append(total.item())
-        first.append(total.item())
-        scaled = total / first[0] if scale else total
+        scaled = total / losses[0] if scale else total
         scaled.backward()
         return scaled
 
     for _ in range(steps):
         opt.step(closure)
-        if clamp:
+        if not fold_pixels:
             with torch.no_grad():
-                image.clamp_(0, 1)
+                free.clamp_(0, 1)
     return losses
 
 
@@ -561,7 +564,7 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     learner's losses (the total before each step, as floats) must follow the
     package's loop step by step, and the image must stay in [0, 1]. When they
     do not, the check reruns the loop with one ingredient changed (no
-    ``zero_grad``, no scaling by the first loss, no projection, another step
+    ``zero_grad``, no scaling by the first loss, a clamp instead of the fold, another step
     size) to name the mistake. Prints ✓ or a hint; returns whether it passed.
     """
     name = "loop"
@@ -593,15 +596,15 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     _, want = reference_loop(net, objective, init, steps)
     if _close(torch.tensor(losses), torch.tensor(want), rtol=2e-3):
         if float(image.min()) < -1e-6 or float(image.max()) > 1 + 1e-6:
-            return _report(name, "the losses agree, but the image left [0, 1]: clamp it after the last step too", "")
+            return _report(name, "the losses agree, but the image left [0, 1]: return fold(free), not free", "")
         return _report(name, None, f"follows nst.optimize step by step ({steps} steps) and stays in [0, 1]")
     variants = {
         "you forgot optimizer.zero_grad() in the closure: gradients add up from step to step": {"zero_grad": False},
         "you did not divide the loss by its first value before backward(); nst.optimize does, so the first "
         "step has the same size whatever the loss's scale": {"scale": False},
-        "the image is not projected to [0, 1] after each step: clamp its values in place, "
-        "under torch.no_grad(), after optimizer.step": {"clamp": False},
-        "the step size differs: use lr=0.5": {"learning_rate": 1.0},
+        "you optimise the image itself and clamp it: optimise a free tensor and measure nst.fold(free), "
+        "so that no clamp moves the pixels behind L-BFGS's back": {"fold_pixels": False},
+        "the step size differs: use lr=1.0 (full L-BFGS steps)": {"learning_rate": 0.5},
         "the L-BFGS memory differs: use history_size=50": {"history_size": 100},
     }
     for variant_hint, change in variants.items():
@@ -613,8 +616,8 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     return _report(
         name,
         f"the losses part from nst.optimize's at step {step + 1} ({losses[step]:.6g} instead of {want[step]:.6g}): "
-        "one L-BFGS iteration per step (max_iter=1, lr=0.5, history_size=50, no tolerance stop), zero_grad, "
-        "loss / first loss, backward, then clamp to [0, 1]",
+        "one L-BFGS iteration per step over a free tensor (max_iter=1, lr=1.0, history_size=50, no tolerance "
+        "stop); in the closure: zero_grad, image = nst.fold(free), loss / first loss, backward",
         "",
     )
 

@@ -195,14 +195,15 @@ def test_objective_check_gives_the_right_hint(fn, expected, capsys):
 # ---------------------------------------------------------------- the loop (lesson 03)
 
 
-def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, clamp=True, lr=0.5, detach=False):
-    image = init.detach().clone().clamp(0, 1).requires_grad_(True)
-    optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
+def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, fold=True, lr=1.0, detach=False):
+    free = init.detach().clone().clamp(0, 1).requires_grad_(True)
+    optimizer = torch.optim.LBFGS([free], lr=lr, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
     losses = []
 
     def closure():
         if zero_grad:
             optimizer.zero_grad()
+        image = nst.fold(free) if fold else free
         total = sum(objective(net(image, objective.layers), image).values())
         if detach:
             total = total.detach()
@@ -213,10 +214,10 @@ def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, clamp
 
     for _ in range(steps):
         optimizer.step(closure)
-        if clamp:
+        if not fold:  # the common tutorial loop: clamp the image itself
             with torch.no_grad():
-                image.clamp_(0, 1)
-    return image.detach(), losses
+                free.clamp_(0, 1)
+    return (nst.fold(free) if fold else free).detach(), losses
 
 
 LOOP_CASES = [
@@ -225,8 +226,8 @@ LOOP_CASES = [
     (_unwritten, "not written yet"),
     (lambda *args: _ours_loop(*args, zero_grad=False), "forgot optimizer.zero_grad()"),
     (lambda *args: _ours_loop(*args, scale=False), "divide the loss by its first value"),
-    (lambda *args: _ours_loop(*args, clamp=False), "not projected to [0, 1]"),
-    (lambda *args: _ours_loop(*args, lr=1.0), "lr=0.5"),
+    (lambda *args: _ours_loop(*args, fold=False), "clamp it"),
+    (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
     (lambda *args: _ours_loop(*args, detach=True), "no gradient path"),
     (lambda *args: (_ours_loop(*args)[0], _ours_loop(*args)[1][:-1]), "losses for"),
     (lambda *args: _ours_loop(*args)[0], "return two things"),
@@ -241,7 +242,7 @@ def test_loop_check_gives_the_right_hint(fn, expected, capsys):
 
 
 def test_the_loop_check_follows_the_package(capsys, monkeypatch):
-    """A package loop that stops projecting makes a right loop fail its check."""
+    """A package loop that records other losses makes a right loop fail its check."""
     real = checks.optimize
 
     def broken(net, objective, init, **kwargs):

@@ -175,9 +175,7 @@ def loop(net, objective, init, steps):
     """L-BFGS on the pixels, one evaluation per step, as nst.optimize does it."""
     # BEGIN SOLUTION: (image, losses) after `steps` L-BFGS steps, as described above
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
-    optimizer = torch.optim.LBFGS(
-        [free], lr=1.0, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0
-    )
+    optimizer = torch.optim.LBFGS([free], lr=1.0, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
     losses = []
 
     def closure():

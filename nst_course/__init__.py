@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import plotting
+from . import figures, plotting
 from .checks import check_content_loss, check_gram_matrix
 from .devices import get_device
 from .errors import NSTError
@@ -57,6 +57,7 @@ __all__ = [
     "describe_layers",
     "estimate_seconds",
     "export_weights",
+    "figures",
     "get_device",
     "gram_matrix",
     "layer_style_loss",

@@ -132,3 +132,13 @@ def test_fig5_compares_the_conv2_2_level_with_the_default_content_layer(net):
     layers = [p.result.settings["content_layers"][0] for p in fig.panels]
     assert layers == [figures.same_kind_layer(2, 2), nst.CONTENT_LAYER]
     assert not torch.equal(fig.panels[0].image, fig.panels[1].image)
+
+
+def test_the_trade_off_explorer_translates_the_chosen_paper_weight(net, capsys):
+    from nst_course import widgets
+
+    plain = widgets.trade_off_explorer("town", "swirls", net, settings=nst.Settings(size=32, steps=2, init="noise"))
+    photo, painting = nst.load_image("town", size=32), nst.load_image("swirls", size=32)
+    expected = figures.loss_scales(net, photo, painting, settings=nst.Settings(size=32)).style_weight(1e-3)
+    assert plain.result.settings["style_weight"] == pytest.approx(expected)
+    assert "Paper α/β = 1e-03 → β = " in plain.caption and "conv1_1 + conv2_1" in plain.caption

@@ -42,6 +42,7 @@ from .explorers import (
     feature_maps_explorer,
     reconstruction_explorer,
     texture_explorer,
+    trade_off_explorer,
     transfer_explorer,
 )
 from .runtime import Declaration, Explorer, PlainRun, explore
@@ -60,5 +61,6 @@ __all__ = [
     "feature_maps_explorer",
     "reconstruction_explorer",
     "texture_explorer",
+    "trade_off_explorer",
     "transfer_explorer",
 ]

@@ -315,6 +315,20 @@ class PaperFigure:
     interrupted: bool
     network: dict[str, Any]
 
+    def show(self) -> Figure:
+        """The figure (a notebook shows it when a cell ends with ``fig.show()``)."""
+        return self.figure
+
+    def _repr_png_(self) -> bytes:
+        """A notebook shows the figure itself."""
+        from .plotting import _figure_png
+
+        return _figure_png(self.figure)
+
+    def __repr__(self) -> str:
+        state = "interrupted" if self.interrupted else "complete" if self.complete else "partial"
+        return f"<Fig. {self.number}: {len(self.panels)} of {len(self.planned)} panels, {state}>"
+
     @property
     def complete(self) -> bool:
         return not self.interrupted and len(self.panels) == len(self.planned)

@@ -463,7 +463,7 @@ def _image(source: ImageSource, size: int) -> tuple[torch.Tensor, str]:
 
 
 def _base(settings: Settings | None, overrides: Mapping[str, Any], **defaults: Any) -> Settings:
-    """The figure's settings: its defaults, then ``settings``' own fields where given, then ``overrides``."""
+    """``settings`` (else :data:`SIZE` px, :data:`STEPS` steps), then the figure's own choices, then ``overrides``."""
     values = {**defaults, **overrides}
     return replace_settings(settings or replace_settings(None, {"size": SIZE, "steps": STEPS}), values)
 

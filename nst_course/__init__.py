@@ -16,7 +16,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import checks, plotting
+from . import checks, figures, plotting
 from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
 from .devices import get_device
 from .errors import NSTError
@@ -61,6 +61,7 @@ __all__ = [
     "describe_layers",
     "estimate_seconds",
     "export_weights",
+    "figures",
     "fold",
     "get_device",
     "gram_matrix",

@@ -27,6 +27,7 @@ examples:
   nst-course transfer photo.jpg starry_night -o out.png --size 384 --steps 300
   nst-course reconstruct hopper --layer relu2_2 -o hopper-relu2_2.png
   nst-course texture mosaic --layers relu1_1,relu2_1,relu3_1 -o texture.png
+  nst-course figure 4 --out figures      (the paper's Fig. 4; 3 to 7 or all)
   nst-course weights info
   nst-course weights export vgg19-features.pth     (copy it to offline machines)
   NST_COURSE_WEIGHTS=vgg19-features.pth nst-course transfer town waves -o out.png
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .classroom import add_commands
 
     add_commands(sub)  # lessons, lab, pack
+    from .figures_cli import add_command
+
+    add_command(sub)  # figure
     return parser
 
 
@@ -264,6 +268,10 @@ def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "weights":
             return _weights(args)
+        if args.command == "figure":
+            from .figures_cli import run_command as run_figure
+
+            return run_figure(args)
         if args.command in ("lessons", "lab", "pack"):
             from .classroom import run_command
 

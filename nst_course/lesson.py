@@ -38,6 +38,7 @@ _LESSONS: dict[str, dict[str, int]] = {
     "01": {"size": 128, "steps": 100},
     "02": {"size": 128, "steps": 100},
     "03": {"size": 128, "steps": 100},
+    "04": {"size": 64, "steps": 40},
 }
 _QUICK = {"size": 48, "steps": 8}
 

@@ -4,7 +4,7 @@ Built-in samples only, each lesson's settings (the paper's losses; quick mode is
 switched off), untrained weights unless ``--weights`` says otherwise; every figure names
 the weights it came from. Takes several minutes on a laptop CPU.
 
-    python tools/make_readme_figures.py                    # all four, random weights
+    python tools/make_readme_figures.py                    # all five, random weights
     python tools/make_readme_figures.py 01 --weights imagenet
 """
 
@@ -86,6 +86,13 @@ def lesson_03(nst, plotting, net):
     )
 
 
+def lesson_04(nst, plotting, net):
+    from nst_course import figures
+
+    settings = nst.lesson_settings(4)
+    return figures.figure4(net=net, settings=settings, init="noise", progress=False).show()
+
+
 def save_small(figure, path: Path) -> None:
     """A PNG with a 256-colour palette: a fraction of the size, no visible change at this scale."""
     import io
@@ -97,7 +104,7 @@ def save_small(figure, path: Path) -> None:
     Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
 
 
-FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03}
+FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03, "04": lesson_04}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from .explorers import (
     ordered_channels,
     reconstruction_explorer,
     texture_explorer,
+    trade_off_explorer,
     transfer_explorer,
 )
 from .runtime import Declaration, Explorer, PlainRun, explore
@@ -64,5 +65,6 @@ __all__ = [
     "ordered_channels",
     "reconstruction_explorer",
     "texture_explorer",
+    "trade_off_explorer",
     "transfer_explorer",
 ]

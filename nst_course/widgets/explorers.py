@@ -18,7 +18,7 @@ from ..errors import NSTError
 from ..images import ImageSource, load_image, resize
 from ..optimize import Result
 from ..samples import sample_names
-from ..settings import Settings
+from ..settings import Settings, replace_settings
 from ..tasks import reconstruct, synthesize_texture, transfer
 from ..vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19
 from . import runtime
@@ -36,6 +36,7 @@ __all__ = [
     "ordered_channels",
     "reconstruction_explorer",
     "texture_explorer",
+    "trade_off_explorer",
     "transfer_explorer",
 ]
 
@@ -198,6 +199,60 @@ def transfer_explorer(
             target=lambda cfg: resize(photo, cfg.size),
             target_label="content",
             figure_count=2,
+        )
+    )
+
+
+def trade_off_explorer(
+    content: ImageSource, style: ImageSource, net: VGG19, *, settings: Settings | None = None
+) -> Explorer | PlainRun:
+    """Choose a cell of the paper's Fig. 4 (a paper alpha/beta and a style-layer set) and run it. Lesson 04.
+
+    The paper's alpha/beta is translated into this package's beta on these images
+    (:func:`nst_course.figures.loss_scales`); the caption gives both.
+    """
+    from ..figures import format_ratio, loss_scales
+
+    base = settings or Settings(init="noise")
+    photo, painting = load_image(content), load_image(style)
+    paper_ratio: dict[float, float] = {}  # beta -> the paper's alpha/beta it stands for
+
+    def overrides(c: dict[str, Any]) -> dict[str, Any]:
+        cfg = replace_settings(base, {"style_layers": c["layers"], "style_layer_weights": None, "size": c["size"]})
+        scales = loss_scales(net, resize(photo, cfg.size), resize(painting, cfg.size), settings=cfg)
+        beta = scales.style_weight(c["ratio"], cfg.normalization)
+        paper_ratio[beta] = c["ratio"]
+        return {"style_layers": c["layers"], "style_layer_weights": None, "size": c["size"], "steps": c["steps"],
+                "content_weight": 1.0, "style_weight": beta}  # fmt: skip
+
+    return runtime.explore(
+        Declaration(
+            kind="trade-off",
+            title="Fig. 4, one cell: the paper's α/β and the style layers",
+            base=base,
+            controls={
+                "ratio": LogNumber("paper α/β", 1e-3, -6, -1, css="nst-paper-ratio"),
+                "layers": LayerSet("style", base.style_layers),
+                "steps": step_count(base.steps),
+                "size": image_size(base.size),
+            },
+            overrides=overrides,
+            run=lambda cfg, callback: transfer(
+                photo, painting, settings=cfg, net=net, callback=callback, progress=False
+            ),
+            caption=lambda cfg, r: (
+                f"Paper α/β = {format_ratio(paper_ratio.get(cfg.beta, float('nan')))} → β = {cfg.beta:.3g} here, "
+                f"style {join_layers(cfg.style_layers)} — {r.weights} weights — {drop_text(r)}"
+            ),
+            figures=lambda cfg, r: [
+                _pictures(
+                    [resize(photo, cfg.size), r.image, resize(painting, cfg.size)],
+                    ["content", f"result (β = {cfg.beta:.3g})", "style"],
+                    r,
+                )
+            ],
+            target=lambda cfg: resize(photo, cfg.size),
+            target_label="content",
         )
     )
 

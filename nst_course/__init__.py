@@ -9,15 +9,18 @@ The lessons import everything from here::
 
 Where things live: ``settings`` (what to optimise), ``objective`` (the weighted
 terms), ``optimize`` (THE loop and its ``Result``), ``tasks`` (reconstruct,
-texture, transfer), ``vgg`` (the network and its weights), ``losses``.
+texture, transfer), ``vgg`` (the network and its weights), ``losses``;
+``colour`` (keeping the photo's colours) and ``analysis`` (measurements that
+explain results) serve lesson 05.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import checks, figures, plotting
+from . import analysis, checks, colour, figures, plotting
 from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
+from .checks_beyond import check_mean_covariance_loss, check_tv_loss
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
@@ -28,7 +31,7 @@ from .optimize import OptimizationError, Result, fold, optimize
 from .paintings import load_painting
 from .samples import sample_names
 from .settings import Settings
-from .tasks import reconstruct, run, synthesize_texture, transfer
+from .tasks import build_objective, reconstruct, run, synthesize_texture, transfer
 from .vgg import (
     CONTENT_LAYER,
     LAYER_NAMES,
@@ -51,12 +54,17 @@ __all__ = [
     "Result",
     "Settings",
     "__version__",
+    "analysis",
+    "build_objective",
     "check_content_loss",
     "check_gram_matrix",
     "check_loop",
+    "check_mean_covariance_loss",
     "check_objective",
     "check_style_loss",
+    "check_tv_loss",
     "checks",
+    "colour",
     "content_loss",
     "describe_layers",
     "estimate_seconds",

@@ -19,12 +19,14 @@ from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, image
 # The engine's API: every name the command line takes from it, in one place.
 from .optimize import OptimizationError
 from .settings import Settings
-from .tasks import reconstruct, synthesize_texture, transfer
+from .tasks import load_styles, reconstruct, synthesize_texture, transfer
 
 EXAMPLES = """\
 examples:
   nst-course transfer town swirls -o town-swirls.png
   nst-course transfer photo.jpg starry_night -o out.png --size 384 --steps 300
+  nst-course transfer town swirls --preserve-colour luminance -o town-own-colours.png
+  nst-course transfer town swirls waves --style-blend 0.7,0.3 -o town-blend.png
   nst-course reconstruct hopper --layer relu2_2 -o hopper-relu2_2.png
   nst-course texture mosaic --layers relu1_1,relu2_1,relu3_1 -o texture.png
   nst-course figure 4 --out figures      (the paper's Fig. 4; 3 to 7 or all)
@@ -86,6 +88,29 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _style_scale_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--style-scale",
+        type=float,
+        default=Settings().style_scale,
+        help="the style image's size as a multiple of the result's: 0.5 gives smaller strokes, 2 larger (default 1)",
+    )
+
+
+def _lesson05_options(parser: argparse.ArgumentParser) -> None:
+    """Colour preservation, the style image's scale and blends of several styles (lesson 05)."""
+    parser.add_argument(
+        "--preserve-colour",
+        default=None,
+        metavar="{luminance,histogram}",
+        help="keep the photo's colours: luminance (transfer luminance only) or histogram (recolour the style)",
+    )
+    parser.add_argument(
+        "--style-blend", type=_floats, default=None, help="one weight per style image, e.g. 0.7,0.3 (default equal)"
+    )
+    _style_scale_option(parser)
+
+
 def _run_parser(sub, name: str, help: str) -> argparse.ArgumentParser:
     """A subcommand that runs the optimisation; its help ends with the examples."""
     examples = EXAMPLES.split("\n\n")[0]
@@ -107,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _run_parser(sub, "transfer", "paint CONTENT in the style of STYLE")
     p.add_argument("content", help="content image: a path, URL or built-in name")
-    p.add_argument("style", help="style image: a path, URL or built-in name")
+    p.add_argument("style", nargs="+", help="style image(s): a path, URL or built-in name; several are blended")
     p.add_argument("--content-layers", type=_csv, default=(CONTENT_LAYER,), help=f"default {CONTENT_LAYER}")
     p.add_argument("--style-layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
     p.add_argument("--style-layer-weights", type=_floats, default=None, help="one per style layer (default 1/L each)")
@@ -118,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="beta (default: 3 with relative or mean normalisation, 1e4 with the paper's)",
     )
+    _lesson05_options(p)
     _common(p, steps=d.steps)
 
     p = _run_parser(sub, "reconstruct", "rebuild IMAGE from one layer's features (lesson 01)")
@@ -128,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _run_parser(sub, "texture", "synthesise STYLE's texture from Gram matrices (lesson 02)")
     p.add_argument("style", help="a path, URL or built-in name")
     p.add_argument("--layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
+    _style_scale_option(p)
     _common(p, steps=d.steps)
 
     p = sub.add_parser("weights", help="show, download or export the VGG-19 weights")
@@ -185,14 +212,17 @@ def _run(args: argparse.Namespace) -> int:
             style_layer_weights=args.style_layer_weights,
             content_weight=args.content_weight,
             style_weight=args.style_weight,
+            preserve_colour=args.preserve_colour,
+            style_blend=args.style_blend,
+            style_scale=args.style_scale,
         )
     elif args.command == "reconstruct":
         settings = _settings(args, content_layers=args.layer)
     else:
-        settings = _settings(args, style_layers=args.layers)
+        settings = _settings(args, style_layers=args.layers, style_scale=args.style_scale)
     # read the images first: a wrong path should fail at once, not after loading VGG-19
     images = (
-        [load_image(args.content), load_image(args.style)]
+        [load_image(args.content), load_styles(args.style, settings)]
         if args.command == "transfer"
         else [load_image(args.image if args.command == "reconstruct" else args.style)]
     )

@@ -39,6 +39,7 @@ _LESSONS: dict[str, dict[str, int]] = {
     "02": {"size": 128, "steps": 100},
     "03": {"size": 128, "steps": 100},
     "04": {"size": 64, "steps": 40},
+    "05": {"size": 128, "steps": 60},
 }
 _QUICK = {"size": 48, "steps": 8}
 
@@ -60,7 +61,7 @@ def _lesson_key(lesson: int | str) -> str:
 
 
 def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
-    """The default :class:`~nst_course.Settings` of a lesson (0 to 3, or "01-..."), quick mode included.
+    """The default :class:`~nst_course.Settings` of a lesson (0 to 5, or "01-..."), quick mode included.
 
     Keyword arguments replace fields, e.g. ``lesson_settings(1, steps=300)``;
     in quick mode ``size`` and ``steps`` stay small whatever is asked. With

@@ -19,7 +19,7 @@ from .errors import NSTError
 from .losses import NORMALIZATIONS
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, check_layers
 
-__all__ = ["DEFAULT_STYLE_WEIGHTS", "INITS", "OPTIMIZERS", "Settings", "replace_settings"]
+__all__ = ["COLOUR_MODES", "DEFAULT_STYLE_WEIGHTS", "INITS", "OPTIMIZERS", "Settings", "replace_settings"]
 
 OPTIMIZERS = ("lbfgs", "adam")
 
@@ -28,6 +28,8 @@ OPTIMIZERS = ("lbfgs", "adam")
 #: are 1e-3 to 1e-4. On untrained weights, beta = 3 there leaves a transfer that starts from the
 #: photo almost where it started (measured: 13% loss drop in 20 steps at beta 1e3, 49% at 1e4).
 INITS = ("noise", "content", "style")
+#: How a transfer keeps the photo's colours (Gatys et al. 2017): see ``nst_course.colour``.
+COLOUR_MODES = ("luminance", "histogram")
 DEFAULT_STYLE_WEIGHTS = {"relative": 3.0, "mean": 3.0, "paper": 1e4}
 
 
@@ -85,6 +87,16 @@ class Settings:
     scales: tuple[int, ...] = ()
     """Coarse-to-fine: e.g. (128, 256) optimises at 128 px, upsamples, then 256 px;
     steps are shared out evenly. Empty means one scale: ``size``."""
+    preserve_colour: str | None = None
+    """Keep the photo's colours in a transfer (Gatys et al. 2017): "luminance" transfers the
+    luminance only and keeps the photo's colour channels; "histogram" first gives the style
+    image the photo's colour mean and covariance. None: the plain transfer. Lesson 05."""
+    style_scale: float = 1.0
+    """The style image's longest side as a multiple of the result's: 0.5 makes the painting's
+    strokes half as large in the result, 2 twice as large. Lesson 05."""
+    style_blend: tuple[float, ...] | None = None
+    """One weight per style image when a transfer is given several: the style targets are the
+    weighted mean of each image's Gram matrices. None means equal weights. Lesson 05."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -120,6 +132,7 @@ class Settings:
                 problems.append(f"style_layer_weights must be finite numbers >= 0, not {self.style_layer_weights!r}")
         if any(not (isinstance(s, int) and 16 <= s <= 4096) for s in self.scales):
             problems.append(f"every scale must be a whole number from 16 to 4096 pixels, not {self.scales!r}")
+        problems += _beyond_problems(self)
         if problems:
             raise NSTError("; ".join(problems))
         check_layers(self.content_layers or [CONTENT_LAYER])
@@ -142,6 +155,27 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """Every field, with the style weight and learning rate as actually used."""
         return dataclasses.asdict(self) | {"style_weight": self.beta, "learning_rate": self.lr}
+
+
+def _beyond_problems(settings: Settings) -> list[str]:
+    """What is wrong with the colour, style-scale and blend settings (lesson 05), one line each."""
+    problems = []
+    if settings.preserve_colour is not None and settings.preserve_colour not in COLOUR_MODES:
+        problems.append(
+            f"preserve_colour must be one of {', '.join(COLOUR_MODES)} or None, not {settings.preserve_colour!r}"
+        )
+    scale = settings.style_scale
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0.1 <= scale <= 10):
+        problems.append(f"style_scale must be a number from 0.1 to 10 (1 = the result's size), not {scale!r}")
+    blend = settings.style_blend
+    if blend is not None:
+        if not all(isinstance(w, (int, float)) and math.isfinite(w) for w in blend) or not blend:
+            problems.append(f"style_blend must be one number per style image, not {blend!r}")
+        elif any(w < 0 for w in blend):
+            problems.append(f"style_blend weights must be >= 0, not {tuple(blend)!r}")
+        elif sum(blend) <= 0:
+            problems.append(f"style_blend needs at least one weight above 0, not {tuple(blend)!r}")
+    return problems
 
 
 _FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))

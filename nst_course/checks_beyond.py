@@ -89,7 +89,7 @@ def check_mean_covariance_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.
             "",
         )
     f, t = _pairs()[0]
-    hint = _gradient_hint(fn, f, t.to(f.dtype))
+    hint = _gradient_hint(fn, mean_covariance_loss, f, t.to(f.dtype))
     return _report(name, hint, "matches sum((m - m_t)^2) + sum((S - S_t)^2) for batches of 1 and 2 and unequal sizes")
 
 
@@ -142,5 +142,5 @@ def check_tv_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
             f"for an image of shape {tuple(x.shape)} you gave {float(got):.6g}, expected {float(tv_loss(x)):.6g}",
             "",
         )
-    hint = _gradient_hint(fn, images[0])
+    hint = _gradient_hint(fn, tv_loss, images[0])
     return _report(name, hint, "matches mean(dx^2) + mean(dy^2) for batches of 1 and 2 and non-square images")

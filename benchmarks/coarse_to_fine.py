@@ -1,11 +1,12 @@
 """Does optimising at half size first, upsampling and continuing reach a low loss sooner?
 
 Run:  python benchmarks/coarse_to_fine.py [--pair town:swirls] [--sizes 256] [--variant c-sig]
-                                          [--evals 150] [--half-evals 25,50,100] [--out FILE.jsonl]
+                                          [--evals 150] [--half-evals 25,50,100] [--fine-evals N]
+                                          [--out FILE.jsonl]
 
 For each size S: one run of ``--evals`` evaluations at S from the content image (the single
 scale reference), then for each number k in ``--half-evals``: k evaluations at S/2, the best
-image upsampled to S, and ``--evals`` evaluations at S from it. Prints, for each, the seconds
+image upsampled to S, and ``--fine-evals`` evaluations at S from it. Prints, for each, the seconds
 (half-size stage included) to reach the single-scale run's best loss, the same in full-size
 evaluation equivalents (a half-size evaluation counts as its measured share of a full one),
 and the best loss. Writes every run's loss history as JSON lines.
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--variant", default="c-sig")
     parser.add_argument("--evals", type=int, default=150)
     parser.add_argument("--half-evals", default="25,50,100")
+    parser.add_argument("--fine-evals", type=int, default=None, help="evaluations after upsampling (default: --evals)")
     parser.add_argument("--out", default="coarse-to-fine.jsonl")
     args = parser.parse_args()
     net = le.load_net()
@@ -67,8 +69,9 @@ def main() -> None:
                 shape = tuple(full.content.shape[-2:])
                 start = nst.resize(le.best_image(coarse), shape)
                 fine_problem = le.Problem(full.net, full.objective, full.layers, full.content, full.label, start)
-                fine = le.run_recorded(fine_problem, args.variant, args.evals)
-                plan = f"{k} at {size // 2} + {args.evals} at {size}"
+                fine_evals = args.fine_evals or args.evals
+                fine = le.run_recorded(fine_problem, args.variant, fine_evals)
+                plan = f"{k} at {size // 2} + {fine_evals} at {size}"
                 record = le.summarise(fine, args.variant) | {
                     "plan": plan,
                     "coarse_seconds": coarse.times[-1],

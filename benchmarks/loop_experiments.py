@@ -155,16 +155,15 @@ def lbfgs_closure_loop(
     content = rec.problem.init
     if param == "sigmoid":
         var = torch.logit(content.clamp(eps, 1 - eps)).requires_grad_(True)
-    elif param == "reflect":
-        var = content.clamp(0, 1 - eps).clone().requires_grad_(True)
     else:
         var = content.clone().requires_grad_(True)
 
     def image_of(v: torch.Tensor) -> torch.Tensor:
         if param == "sigmoid":
             return torch.sigmoid(v)
-        if param == "reflect":  # the identity on [0, 1], mirrored at its ends: a triangle wave
-            return 1 - (torch.remainder(v, 2) - 1).abs()
+        if param == "reflect":  # the identity on [0, 1], mirrored at its ends: a triangle wave of period 2
+            r = torch.remainder(v, 2)
+            return torch.where(r <= 1, r, 2 - r)
         return v
 
     def make_opt() -> torch.optim.LBFGS:
@@ -247,7 +246,7 @@ VARIANTS: dict[str, Callable[[Recorder], None]] = {
     "b-s": lambda r: lbfgs_closure_loop(r, lr=1.0, true_step=True),
     "c-sig": lambda r: lbfgs_closure_loop(r, lr=1.0, param="sigmoid"),
     "c-sig3": lambda r: lbfgs_closure_loop(r, lr=1.0, param="sigmoid", eps=0.001),
-    "c-refl": lambda r: lbfgs_closure_loop(r, lr=1.0, param="reflect", eps=1e-3),
+    "c-refl": lambda r: lbfgs_closure_loop(r, lr=1.0, param="reflect"),
     "c-sig-r": lambda r: lbfgs_closure_loop(r, lr=1.0, param="sigmoid", reset_on_stall=10),
     "c-pen": lambda r: lbfgs_closure_loop(r, lr=1.0, param="free", penalty=100.0),
     "d": lambda r: lbfgs_closure_loop(r, lr=1.0, reset_on_rise=True),

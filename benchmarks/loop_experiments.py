@@ -25,6 +25,7 @@ The variants (letters as in the write-up, ``RESULTS-loop.md``):
   e      torch L-BFGS with a strong-Wolfe line search, clamp after each step
   e-s    as e, with the true step
   e-sig  strong-Wolfe line search on the sigmoid parametrisation
+  e-refl strong-Wolfe line search on the mirrored parametrisation
   adam   Adam, step 0.05 decaying to 0 along a cosine
 """
 
@@ -247,6 +248,7 @@ VARIANTS: dict[str, Callable[[Recorder], None]] = {
     "c-sig": lambda r: lbfgs_closure_loop(r, lr=1.0, param="sigmoid"),
     "c-sig3": lambda r: lbfgs_closure_loop(r, lr=1.0, param="sigmoid", eps=0.001),
     "c-refl": lambda r: lbfgs_closure_loop(r, lr=1.0, param="reflect"),
+    "e-refl": lambda r: lbfgs_closure_loop(r, lr=1.0, line_search="strong_wolfe", param="reflect"),
     "c-sig-r": lambda r: lbfgs_closure_loop(r, lr=1.0, param="sigmoid", reset_on_stall=10),
     "c-pen": lambda r: lbfgs_closure_loop(r, lr=1.0, param="free", penalty=100.0),
     "d": lambda r: lbfgs_closure_loop(r, lr=1.0, reset_on_rise=True),

@@ -60,10 +60,13 @@ class Settings:
     optimizer: str = "lbfgs"
     """"lbfgs" (the paper's) or "adam"."""
     learning_rate: float | None = None
-    """Step size; None means 0.5 for L-BFGS and 0.02 for Adam. Full L-BFGS steps (1.0)
-    overshoot in the first iterations, and the loss jumps up several-fold before it
-    settles; half steps reach the same loss without the jumps
-    (``benchmarks/lbfgs_step.py`` measures it)."""
+    """Step size; None means 1.0 for L-BFGS (its full step) and 0.02 for Adam."""
+    stop_tolerance: float = 0.005
+    """Stop once the best loss has improved by less than this fraction over the last
+    ``stop_window`` steps (0 turns the rule off); ``steps`` stays the upper bound.
+    ``benchmarks/RESULTS-loop.md`` shows how the rule was chosen."""
+    stop_window: int = 20
+    """Steps over which ``stop_tolerance`` is measured."""
     init: str = "content"
     """Starting image for a transfer: "content" (the default, as in the authors' own code),
     "noise" (the paper's white noise) or "style". Fig. 6 of the paper shows the start
@@ -108,6 +111,10 @@ class Settings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 problems.append(f"{name} must be a finite number >= 0, not {value!r}")
+        if not (math.isfinite(self.stop_tolerance) and 0 <= self.stop_tolerance < 1):
+            problems.append(f"stop_tolerance must be a fraction from 0 (off) to below 1, not {self.stop_tolerance!r}")
+        if not (isinstance(self.stop_window, int) and self.stop_window >= 1):
+            problems.append(f"stop_window must be a whole number of at least 1, not {self.stop_window!r}")
         if self.learning_rate is not None and not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             problems.append(f"learning_rate must be > 0, not {self.learning_rate!r}")
         if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):
@@ -126,7 +133,7 @@ class Settings:
     def lr(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return 0.5 if self.optimizer == "lbfgs" else 0.02
+        return 1.0 if self.optimizer == "lbfgs" else 0.02
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -180,8 +187,11 @@ class Result:
     best_step: int
     steps_done: int
     stopped: str = "finished"
-    """"finished", "stopped" (the callback asked) or "interrupted" (Ctrl-C)."""
+    """"converged" (the stopping rule: see ``Settings.stop_tolerance``), "finished" (all
+    ``steps`` done), "stopped" (the callback asked) or "interrupted" (Ctrl-C)."""
     seconds: float = 0.0
+    converged_step: int | None = None
+    """The step at which the stopping rule found the run converged; None if it never did."""
 
     @property
     def loss_drop(self) -> float:
@@ -206,6 +216,7 @@ class Result:
                 "stopped": self.stopped,
                 "best_step": self.best_step,
                 "steps_done": self.steps_done,
+                "converged_step": self.converged_step,
                 "final_loss": min(self.history["total"]) if self.history.get("total") else None,
             },
             "nst-course:versions": {
@@ -229,6 +240,36 @@ class OptimizationError(NSTError):
         self.result = result
 
 
+def fold(free: torch.Tensor) -> torch.Tensor:
+    """Fold any real numbers into [0, 1] by mirroring them at 0 and 1 (a triangle wave of period 2).
+
+    The loop optimises an unconstrained tensor and looks at ``fold`` of it, so the
+    pixels never leave [0, 1] and nothing has to be clamped after a step (a clamp
+    moves the image behind L-BFGS's back and spoils its curvature estimates).
+    Inside [0, 1] it is the identity, and its slope is +1 or -1 everywhere.
+
+    >>> fold(torch.tensor([0.25, 1.25, -0.25, 2.0]))
+    tensor([0.2500, 0.7500, 0.2500, 0.0000])
+    """
+    wrapped = torch.remainder(free, 2.0)
+    return torch.where(wrapped <= 1.0, wrapped, 2.0 - wrapped)
+
+
+def converged(best: Sequence[float], tolerance: float, window: int) -> bool:
+    """The stopping rule: has the best loss improved by at most ``tolerance`` (a fraction) over ``window`` steps?
+
+    ``best`` is the best loss so far after each step. A tolerance of 0 never stops.
+
+    >>> converged([4.0, 2.0, 1.0, 0.999], tolerance=0.01, window=2)
+    False
+    >>> converged([4.0, 2.0, 1.0, 0.999, 0.998], tolerance=0.01, window=2)
+    True
+    """
+    if tolerance <= 0 or len(best) <= window:
+        return False
+    return best[-window - 1] - best[-1] <= tolerance * best[-1]
+
+
 def optimize(
     net: VGG19,
     objective: Objective,
@@ -236,43 +277,52 @@ def optimize(
     *,
     steps: int,
     optimizer: str = "lbfgs",
-    learning_rate: float = 0.5,
+    learning_rate: float = 1.0,
+    stop_tolerance: float = Settings.stop_tolerance,
+    stop_window: int = Settings.stop_window,
     callback: Callback | None = None,
     progress: bool = True,
     description: str = "optimising",
 ) -> Result:
-    """THE loop: change the pixels of ``init`` to lower ``objective``.
+    """THE loop: change the pixels of ``init`` to lower ``objective``, for at most ``steps`` steps.
 
-    After each step the pixels are put back into [0, 1] (a projection, outside
-    autograd). The image with the lowest loss seen is returned. Ctrl-C or a
-    callback returning True ends the run early and still returns that image;
-    a non-finite loss raises :class:`OptimizationError` carrying it.
+    The optimiser changes an unconstrained tensor whose :func:`fold` is the image,
+    so every image it looks at is in [0, 1]. The run stops early once the best loss
+    has improved by less than ``stop_tolerance`` over ``stop_window`` steps
+    (``stopped == "converged"``). The image with the lowest loss seen is returned.
+    Ctrl-C or a callback returning True ends the run early and still returns that
+    image; a non-finite loss raises :class:`OptimizationError` carrying it.
     """
     from tqdm.auto import tqdm
 
     device = next(net.parameters()).device
-    image = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).contiguous().requires_grad_(True)
+    free = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).clone().requires_grad_(True)
     if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS([image], lr=learning_rate, max_iter=1, history_size=50)
+        opt: torch.optim.Optimizer = torch.optim.LBFGS([free], lr=learning_rate, max_iter=1, history_size=50)
     elif optimizer == "adam":
-        opt = torch.optim.Adam([image], lr=learning_rate)
+        opt = torch.optim.Adam([free], lr=learning_rate)
     else:
         raise NSTError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
     layers = objective.layers
     history: dict[str, list[float]] = {}
-    best = {"loss": math.inf, "image": init.detach().cpu().clamp(0, 1).clone(), "step": 0}
-    state = {"step": 0, "stopped": "finished", "latest": {}}
+    best_so_far: list[float] = []
+    best = {"loss": math.inf, "free": free.detach().clone(), "step": 0}
+    state: dict[str, Any] = {"step": 0, "stopped": "finished", "converged": None}
 
-    def evaluate() -> torch.Tensor:
+    def evaluate(record: bool = True) -> torch.Tensor:
+        image = fold(free)
         terms = objective(net(image, layers), image)
         total = torch.stack(list(terms.values())).sum()
-        value = float(total.detach())
-        if not math.isfinite(value):
-            raise FloatingPointError(value)
-        losses = {name: float(term.detach()) for name, term in terms.items()} | {"total": value}
-        state["latest"] = losses
-        if value < best["loss"]:
-            best.update(loss=value, image=image.detach().cpu().clone(), step=state["step"])
+        values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()
+        if not math.isfinite(values[0]):
+            raise FloatingPointError(values[0])
+        if record:
+            for name, value in zip(["total", *terms], values, strict=True):
+                history.setdefault(name, []).append(value)
+            best_so_far.append(min(values[0], best_so_far[-1] if best_so_far else math.inf))
+        if values[0] < best["loss"]:  # a copy on the device, not to the CPU
+            best.update(loss=values[0], step=state["step"])
+            best["free"].copy_(free.detach())
         return total
 
     def closure() -> torch.Tensor:
@@ -282,7 +332,9 @@ def optimize(
         return total
 
     def result(stopped: str) -> Result:
-        return Result(best["image"], history, {}, "", best["step"], state["step"], stopped, time.perf_counter() - start)
+        image = fold(best["free"]).cpu()
+        seconds = time.perf_counter() - start
+        return Result(image, history, {}, "", best["step"], state["step"], stopped, seconds, state["converged"])
 
     start = time.perf_counter()
     bar = tqdm(total=steps, desc=description, disable=not progress, leave=False)
@@ -290,19 +342,20 @@ def optimize(
         for step in range(1, steps + 1):
             state["step"] = step - 1  # the closure measures the image before this step
             opt.step(closure)
-            with torch.no_grad():
-                image.clamp_(0.0, 1.0)
-            for name, value in state["latest"].items():
-                history.setdefault(name, []).append(value)
             state["step"] = step
             bar.update(1)
-            bar.set_postfix(loss=f"{state['latest']['total']:.4g}", refresh=False)
-            if callback is not None and callback(step, dict(state["latest"]), image.detach().cpu().clone()):
-                state["stopped"] = "stopped"
+            bar.set_postfix(loss=f"{history['total'][-1]:.4g}", refresh=False)
+            if callback is not None:
+                losses = {name: values[-1] for name, values in history.items()}
+                if callback(step, losses, fold(free.detach()).cpu()):
+                    state["stopped"] = "stopped"
+                    break
+            if converged(best_so_far, stop_tolerance, stop_window):
+                state["stopped"], state["converged"] = "converged", step
                 break
         else:
             with torch.no_grad():  # the image after the last step has not been measured yet
-                evaluate()
+                evaluate(record=False)
     except KeyboardInterrupt:
         state["stopped"] = "interrupted"
     except FloatingPointError as exc:
@@ -394,6 +447,8 @@ def run(
                 steps=steps,
                 optimizer=settings.optimizer,
                 learning_rate=settings.lr,
+                stop_tolerance=settings.stop_tolerance,
+                stop_window=settings.stop_window,
                 callback=stage_callback,
                 progress=progress,
                 description=label,
@@ -403,7 +458,7 @@ def run(
             raise
         _finish(result, history, settings, net, started, step_offset)
         image = result.image
-        if result.stopped != "finished":
+        if result.stopped not in ("finished", "converged"):
             break
     assert result is not None
     return result
@@ -419,6 +474,8 @@ def _finish(
     result.weights = str(net.weights)
     result.best_step += step_offset
     result.steps_done += step_offset
+    if result.converged_step is not None:
+        result.converged_step += step_offset
     result.seconds = time.perf_counter() - started
 
 

@@ -169,7 +169,14 @@ def lbfgs_closure_loop(
 
     def make_opt() -> torch.optim.LBFGS:
         return torch.optim.LBFGS(
-            [var], lr=lr, max_iter=1, history_size=50, line_search_fn=line_search, tolerance_grad=0, tolerance_change=0
+            [var],
+            lr=lr,
+            max_iter=1,
+            max_eval=25,  # the line search may take up to 24 more; torch's default (5/4 of max_iter) allows none
+            history_size=50,
+            line_search_fn=line_search,
+            tolerance_grad=0,
+            tolerance_change=0,
         )
 
     opt = make_opt()

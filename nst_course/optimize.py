@@ -39,6 +39,8 @@ __all__ = [
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("noise", "content", "style")
+#: Extra loss evaluations L-BFGS's line search may spend in one step to find a lower loss.
+LINE_SEARCH_TRIALS = 20
 
 #: ``callback(step, losses, image)``: called after every step with the losses
 #: (floats, by term) and a detached copy of the image. Return True to stop early.
@@ -255,6 +257,16 @@ def fold(free: torch.Tensor) -> torch.Tensor:
     return torch.where(wrapped <= 1.0, wrapped, 2.0 - wrapped)
 
 
+def to_image(free: torch.Tensor) -> torch.Tensor:
+    """The image the optimiser's unconstrained tensor stands for."""
+    return fold(free)
+
+
+def to_free(image: torch.Tensor) -> torch.Tensor:
+    """An unconstrained tensor that stands for ``image`` (the inverse of :func:`to_image` on [0, 1])."""
+    return image.clamp(0, 1).clone()
+
+
 def converged(best: Sequence[float], tolerance: float, window: int) -> bool:
     """The stopping rule: has the best loss improved by at most ``tolerance`` (a fraction) over ``window`` steps?
 
@@ -296,9 +308,16 @@ def optimize(
     from tqdm.auto import tqdm
 
     device = next(net.parameters()).device
-    free = init.detach().to(device=device, dtype=torch.float32).clamp(0, 1).clone().requires_grad_(True)
+    free = to_free(init.detach().to(device=device, dtype=torch.float32)).requires_grad_(True)
     if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS([free], lr=learning_rate, max_iter=1, history_size=50)
+        opt: torch.optim.Optimizer = torch.optim.LBFGS(
+            [free],
+            lr=learning_rate,
+            max_iter=1,
+            max_eval=1 + LINE_SEARCH_TRIALS,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+        )
     elif optimizer == "adam":
         opt = torch.optim.Adam([free], lr=learning_rate)
     else:
@@ -307,32 +326,47 @@ def optimize(
     history: dict[str, list[float]] = {}
     best_so_far: list[float] = []
     best = {"loss": math.inf, "free": free.detach().clone(), "step": 0}
-    state: dict[str, Any] = {"step": 0, "stopped": "finished", "converged": None}
+    state: dict[str, Any] = {"step": 0, "stopped": "finished", "converged": None, "record": True}
+    last: dict[str, Any] = {}  # the latest point measured: the line search ends on one it has already measured
 
-    def evaluate(record: bool = True) -> torch.Tensor:
-        image = fold(free)
-        terms = objective(net(image, layers), image)
-        total = torch.stack(list(terms.values())).sum()
-        values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()
-        if not math.isfinite(values[0]):
-            raise FloatingPointError(values[0])
-        if record:
-            for name, value in zip(["total", *terms], values, strict=True):
-                history.setdefault(name, []).append(value)
-            best_so_far.append(min(values[0], best_so_far[-1] if best_so_far else math.inf))
+    def measure(*, gradient: bool) -> tuple[torch.Tensor, list[float]]:
+        """Total loss and [total, *terms] at ``free``; with ``gradient``, also its gradient in ``free.grad``."""
+        if last and torch.equal(last["free"], free.detach()):
+            if gradient:
+                free.grad = last["grad"].clone()
+            return last["total"], last["values"]
+        with torch.enable_grad() if gradient else torch.no_grad():
+            image = to_image(free)
+            terms = objective(net(image, layers), image)
+            total = torch.stack(list(terms.values())).sum()
+            values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()
+            if not math.isfinite(values[0]):
+                raise FloatingPointError(values[0])
+            if gradient:
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                last.update(free=free.detach().clone(), grad=free.grad.detach().clone())
+                last.update(total=total.detach(), values=values, names=["total", *terms])
+        return total.detach(), values
+
+    def record(values: list[float]) -> None:
+        """Keep the losses of the image a step starts from, and that image if it is the best yet."""
+        for name, value in zip(last["names"], values, strict=True):
+            history.setdefault(name, []).append(value)
+        best_so_far.append(min(values[0], best_so_far[-1] if best_so_far else math.inf))
         if values[0] < best["loss"]:  # a copy on the device, not to the CPU
             best.update(loss=values[0], step=state["step"])
             best["free"].copy_(free.detach())
-        return total
 
     def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        total = evaluate()
-        total.backward()
+        total, values = measure(gradient=True)
+        if state["record"]:  # the first call of a step measures where it starts; later ones are line-search trials
+            record(values)
+            state["record"] = False
         return total
 
     def result(stopped: str) -> Result:
-        image = fold(best["free"]).cpu()
+        image = to_image(best["free"]).cpu()
         seconds = time.perf_counter() - start
         return Result(image, history, {}, "", best["step"], state["step"], stopped, seconds, state["converged"])
 
@@ -340,22 +374,24 @@ def optimize(
     bar = tqdm(total=steps, desc=description, disable=not progress, leave=False)
     try:
         for step in range(1, steps + 1):
-            state["step"] = step - 1  # the closure measures the image before this step
+            state["step"], state["record"] = step - 1, True  # the closure measures the image before this step
             opt.step(closure)
             state["step"] = step
             bar.update(1)
             bar.set_postfix(loss=f"{history['total'][-1]:.4g}", refresh=False)
             if callback is not None:
                 losses = {name: values[-1] for name, values in history.items()}
-                if callback(step, losses, fold(free.detach()).cpu()):
+                if callback(step, losses, to_image(free.detach()).cpu()):
                     state["stopped"] = "stopped"
                     break
             if converged(best_so_far, stop_tolerance, stop_window):
                 state["stopped"], state["converged"] = "converged", step
                 break
         else:
-            with torch.no_grad():  # the image after the last step has not been measured yet
-                evaluate(record=False)
+            _, values = measure(gradient=False)  # the image after the last step: often measured already
+            if values[0] < best["loss"]:
+                best.update(loss=values[0], step=state["step"])
+                best["free"].copy_(free.detach())
     except KeyboardInterrupt:
         state["stopped"] = "interrupted"
     except FloatingPointError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -140,22 +141,26 @@ def test_callback_returning_true_stops_early(net, photo, painting):
 
 def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_image(net, photo):
     target = net(photo, ["conv1_1"])["conv1_1"]
-    calls = {"n": 0}
+    poisoned = {"from step": 4}
 
     class Poisoned(Objective):
         def __call__(self, features, image):
-            calls["n"] += 1
             terms = super().__call__(features, image)
-            if calls["n"] >= 4:
+            if poisoned.get("now"):
                 terms["content conv1_1"] = terms["content conv1_1"] * float("nan")
             return terms
+
+    def poison_after(step, losses, image):
+        poisoned["now"] = step + 1 >= poisoned["from step"]
 
     objective = Poisoned(content_targets={"conv1_1": target})
     start = torch.rand(photo.shape, generator=torch.Generator().manual_seed(0))
     with pytest.raises(nst.OptimizationError, match="the loss became nan at step 4") as info:
-        optimize(net, objective, start, steps=10, progress=False)
+        optimize(net, objective, start, steps=10, progress=False, callback=poison_after)
     kept = info.value.result
-    assert kept.stopped == "error" and len(kept.history["total"]) == 3
+    # step 4 starts from an image that step 3's line search measured before the poison: 4 good losses
+    assert kept.stopped == "error" and len(kept.history["total"]) == 4
+    assert all(math.isfinite(v) for v in kept.history["total"])
     assert torch.isfinite(kept.image).all() and not torch.equal(kept.image, start)
 
 

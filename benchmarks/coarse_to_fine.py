@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="256")
     parser.add_argument("--variant", default="c-sig")
     parser.add_argument("--evals", type=int, default=150)
-    parser.add_argument("--half-evals", default="25,50,100")
+    parser.add_argument("--half-evals", default="25,50,100", help="0: until the stopping rule ends the half-size run")
     parser.add_argument("--fine-evals", type=int, default=None, help="evaluations after upsampling (default: --evals)")
     parser.add_argument("--out", default="coarse-to-fine.jsonl")
     args = parser.parse_args()
@@ -65,7 +65,9 @@ def main() -> None:
             )
             half = le.make_problem(net, content_name, style_name, size // 2)
             for k in [int(v) for v in args.half_evals.split(",")]:
-                coarse = le.run_recorded(half, args.variant, k)
+                # 0: as many as the stopping rule (best improved < 0.5% over 20 steps) lets it take, up to --evals
+                coarse = le.run_recorded(half, args.variant, k or args.evals, rule=None if k else (0.005, 20))
+                k = len(coarse.losses)
                 shape = tuple(full.content.shape[-2:])
                 start = nst.resize(le.best_image(coarse), shape)
                 fine_problem = le.Problem(full.net, full.objective, full.layers, full.content, full.label, start)

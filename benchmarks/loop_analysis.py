@@ -5,7 +5,8 @@ Run:  python benchmarks/loop_analysis.py FILE.jsonl [FILE.jsonl ...] [--rules-fo
 For each problem (pair and size) and loop variant it prints, as Markdown tables:
 
 * the best loss (in [0, 1]) and the evaluations (forward + backward passes) and seconds
-  it took to reach the plain loop's (variant b) best loss, with the ratio to b's own;
+  it took to reach the plain loop's (variant b) best loss, with the ratio to b's own, and
+  the evaluations it took to come within 2% of that loss;
 * blow-ups: the largest ratio of a step's loss to the best loss so far after step 10
   ("worst rise"; 1.0 = never rose above its best), the number of steps more than 1.5x
   above it, and the largest ratio once the run has come within 2% of its final best;
@@ -79,10 +80,11 @@ def main() -> None:
                 runs[record["problem"]][record["variant"]] = record
 
     print(
-        "| problem | variant | best loss | evals to b's best | x b's | s to b's best | worst rise | steps >1.5x "
+        "| problem | variant | best loss | evals to b's best | x b's | s to b's best | evals to 1.02x b's best "
+        "| worst rise | steps >1.5x "
         "| rise after within 2% | max outside [0,1] |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for problem, variants in runs.items():
         plain = variants.get("b")
         target = plain["best"] if plain else math.nan
@@ -92,10 +94,12 @@ def main() -> None:
             evals = "never" if reach is None else str(reach + 1)
             ratio = "" if reach is None or plain_evals is None else f"{(reach + 1) / (plain_evals + 1):.2f}"
             secs = "" if reach is None else f"{r['times'][reach]:.1f}"
+            near = first_reaching(r["losses"], r["outside"], 1.02 * target)
+            near_text = "never" if near is None else str(near + 1)
             iterates = [loss for _, loss in r["iterates"]]
             worst, count = rises(iterates)
             print(
-                f"| {problem} | {variant} | {r['best']:.4f} | {evals} | {ratio} | {secs} | "
+                f"| {problem} | {variant} | {r['best']:.4f} | {evals} | {ratio} | {secs} | {near_text} | "
                 f"{worst:.2f} | {count} | {blow_up(iterates):.2f} | {max(r['outside']):.2g} |"
             )
 

@@ -117,6 +117,20 @@ class Recorder:
     best_raw_image: torch.Tensor | None = None
     start: float = field(default_factory=time.perf_counter)
 
+    rule: tuple[float, int] | None = None
+    """(fraction, window): end the run once the best loss improved by at most fraction over window steps."""
+
+    def note_iterate(self, index: int, loss: float) -> None:
+        """Record the loss a step starts from; raise Budget if the stopping rule says the run is done."""
+        self.iterates.append((index, loss))
+        if self.rule is None or len(self.iterates) <= self.rule[1]:
+            return
+        fraction, window = self.rule
+        best_now = min(v for _, v in self.iterates)
+        best_then = min(v for _, v in self.iterates[:-window])
+        if best_then - best_now <= fraction * best_now:
+            raise Budget
+
     def evaluate(self, image: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """Loss of ``image`` (differentiable); ``extra`` is added to what is returned but not recorded."""
         if len(self.losses) >= self.budget:
@@ -199,7 +213,7 @@ def lbfgs_closure_loop(
             loss, recorded = total.detach(), rec.losses[-1]
             cache.update(x=var.detach().clone(), g=var.grad.detach().clone(), loss=loss, recorded=recorded)
         if first_in_step["flag"]:
-            rec.iterates.append((len(rec.losses) - 1, recorded))
+            rec.note_iterate(len(rec.losses) - 1, recorded)
             first_in_step["flag"] = False
         return loss
 
@@ -237,7 +251,7 @@ def adam_loop(rec: Recorder, *, lr: float = 0.05) -> None:
         while True:
             opt.zero_grad(set_to_none=True)
             total = rec.evaluate(var)
-            rec.iterates.append((len(rec.losses) - 1, rec.losses[-1]))
+            rec.note_iterate(len(rec.losses) - 1, rec.losses[-1])
             total.backward()
             opt.step()
             sched.step()
@@ -267,8 +281,8 @@ VARIANTS: dict[str, Callable[[Recorder], None]] = {
 }
 
 
-def run_recorded(problem: Problem, name: str, evals: int) -> Recorder:
-    rec = Recorder(problem, evals)
+def run_recorded(problem: Problem, name: str, evals: int, rule: tuple[float, int] | None = None) -> Recorder:
+    rec = Recorder(problem, evals, rule=rule)
     VARIANTS[name](rec)
     return rec
 

@@ -3,11 +3,13 @@
 #   bash course.sh demo    set up, then paint the built-in town in the built-in swirls (results/demo.png)
 #   bash course.sh lab     set up, then open the lessons in JupyterLab
 #   bash course.sh test    set up with the test tools, then run every check (lint, unit, notebooks, browser)
+#   bash course.sh test --fast   lint and the unit tests not marked slow: no notebooks, no browser
 # Environment: PYTHON (default python3), NST_COURSE_CONSTRAINTS (a pip constraints
 # file, default constraints.txt; "none" lets pip choose the torch build).
 set -euo pipefail
 cd "$(dirname "$0")"
 job="${1:-demo}"
+option="${2:-}"
 python="${PYTHON:-python3}"
 venv=.venv
 constraints="${NST_COURSE_CONSTRAINTS:-constraints.txt}"
@@ -59,15 +61,22 @@ MSG
         exec "$venv/bin/jupyter" "${lab_args[@]}"
         ;;
     test)
+        case "$option" in
+            "" | --fast) ;;
+            *) echo "usage: bash course.sh test [--fast]" >&2; exit 2 ;;
+        esac
         setup "[test]"
-        browser
+        [ "$option" = --fast ] || browser
         export NST_COURSE_WEIGHTS=random NST_COURSE_QUICK=1 MPLBACKEND=Agg
         "$venv/bin/ruff" check .
         "$venv/bin/ruff" format --check .
+        if [ "$option" = --fast ]; then
+            exec "$venv/bin/python" -m pytest tests --ignore=tests/browser -m "not slow and not browser"
+        fi
         exec "$venv/bin/python" -m pytest
         ;;
     *)
-        echo "usage: bash course.sh {demo|lab|test}" >&2
+        echo "usage: bash course.sh {demo|lab|test [--fast]}" >&2
         exit 2
         ;;
 esac

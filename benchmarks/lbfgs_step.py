@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--weights", default="random")
     args = parser.parse_args()
-    net = nst.load_vgg19(args.weights, device="cpu")
+    net = nst.load_vgg19(weights=args.weights, device="cpu")
     print(f"weights: {net.weights}; {args.steps} steps at {args.size} px")
     runs = {
         "transfer town/swirls": lambda **kw: nst.transfer("town", "swirls", **kw),

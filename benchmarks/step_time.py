@@ -24,7 +24,7 @@ import nst_course as nst
 def seconds_per_step(net: nst.VGG19, size: int, steps: int) -> float:
     content = nst.load_image("town", size=size)
     style = nst.load_image("swirls", size=size)
-    settings = nst.Settings(size=size, steps=1, weights="random")
+    settings = nst.Settings(size=size, steps=1)
     nst.transfer(content, style, settings=settings, net=net, progress=False)  # warm-up
     start = time.perf_counter()
     nst.transfer(content, style, settings=settings, steps=steps, net=net, progress=False)
@@ -47,8 +47,8 @@ def main() -> None:
     parser.add_argument("--weights", default="random")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
-    net = nst.load_vgg19(args.weights, device=args.device)
-    print(f"weights: {net.weights}; device: {next(net.parameters()).device}; torch threads: {torch.get_num_threads()}")
+    net = nst.load_vgg19(weights=args.weights, device=args.device)
+    print(f"weights: {net.weights}; device: {net.device}; torch threads: {torch.get_num_threads()}")
     sizes = [int(s) for s in args.sizes.split(",")]
     base = None
     print(f"{'size':>6} {'s/step':>9} {'x smallest':>11} {'peak RSS MB':>12}")

@@ -7,6 +7,11 @@
 # activations. This lesson looks at those layers: how many channels each has, how
 # coarse its grid is, how much of the image one of its values can see, and what its
 # feature maps look like.
+#
+# **Questions:** what does a layer of VGG-19 compute, and why is the paper's "conv4_2"
+# called `relu4_2` in this course? **Objectives:** read the layer table; name a layer
+# as the paper and the code do; look at feature maps and compare two layers.
+# **Time:** about 10 minutes.
 
 # %%
 import nst_course as nst
@@ -25,32 +30,42 @@ print("image size (longest side):", settings.size, "px", "(quick mode)" if nst.q
 # al. 2016), but the pictures are **not** the paper's. Set `NST_COURSE_WEIGHTS=imagenet`
 # to use the real weights.
 #
-# ## The layers
+# ## The layers, and their names
 #
-# Each of the five blocks has 2 or 4 convolutions (`convB_D`, each followed by a
-# `reluB_D`) and ends with a pooling layer `poolB` that halves the grid. The paper names
-# layers this way; so does this course. One detail matters when you compare with other
-# code: the paper's software (Caffe) applies each ReLU in place, so the responses the
-# paper calls conv4_2 are rectified, what this course calls relu4_2. The course's
-# defaults are the convolution outputs before the ReLU; give the `relu` names to any
-# function or widget to follow the paper to the letter.
+# Each of the five blocks has 2 or 4 convolutions and ends with a pooling layer `poolB`
+# that halves the grid. The course names every step: `convB_D` is the output of a
+# convolution, `reluB_D` the same values after the rectifier (negative values set to 0).
+#
+# **The paper's names are rectified.** Gatys et al. used Caffe, where each ReLU
+# overwrites its convolution's output in place: the responses the paper calls "conv4_2"
+# are rectified, **relu4_2** here, and its style layers "conv1_1" ... "conv5_1" are
+# relu1_1 ... relu5_1. Eq. (2) of the paper (the gradient is zero where a feature is
+# negative) only makes sense for rectified features, and the authors' own code reads
+# the rectified outputs. So the course's defaults are the relu layers; the conv layers
+# stay available, and lesson 02 shows the difference side by side.
+# [docs/layer-names.md](../docs/layer-names.md) says on one page which names the lessons
+# use and why.
 #
 # The table is for a 224 x 224 image, VGG's own input size. The *receptive field* is
 # how many input pixels across one value can see: it grows by 2 with every 3 x 3
-# convolution and doubles its growth after every pooling.
+# convolution and doubles its growth after every pooling. A relu layer has the shape of
+# its convolution, so the table lists the relu and pool layers.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"{'layer':<8} {'channels':>8} {'grid at 224x224':>16} {'receptive field':>16}")
 for row in nst.describe_layers((224, 224)):
-    if row["type"] != "relu":
+    if row["type"] != "conv":
         grid = f"{row['height']} x {row['width']}"
         print(f"{row['layer']:<8} {row['channels']:>8} {grid:>16} {row['receptive_field']:>13} px")
+print()
+print("content layer:", nst.CONTENT_LAYER, "(the paper's conv4_2, rectified)")
+print("style layers: ", ", ".join(nst.STYLE_LAYERS), "(the paper's conv1_1 ... conv5_1, rectified)")
 
 # %% [markdown]
 # The grid shrinks by 2 at every pooling layer while the channels grow from 64 to 512:
 # deep layers describe fewer, larger regions with more kinds of feature. One value of
-# conv5_1 sees 156 pixels across; one of pool5, 268.
+# relu5_1 sees 156 pixels across; one of pool5, 268.
 #
 # Here is the same table for this lesson's photo, a built-in stand-in for the paper's
 # Neckarfront photograph (Fig. 2 and 3). Only the grid sizes change with the image size.
@@ -60,8 +75,21 @@ photo = nst.load_image("town", size=settings.size)
 height, width = photo.shape[-2:]
 print(f"photo: {height} x {width} px")
 for row in nst.describe_layers((height, width)):
-    if row["type"] == "pool" or (row["layer"].endswith("_1") and row["type"] == "conv"):
+    if row["type"] == "pool" or (row["layer"].endswith("_1") and row["type"] == "relu"):
         print(f"{row['layer']:<8} {row['channels']:>4} channels on a {row['height']:>3} x {row['width']:<3} grid")
+
+# %% [markdown]
+# Lessons 01 to 03 work at 128 px on a laptop (512 px with `NST_COURSE_PAPER_SIZE=1`).
+# At 128 px the grid of relu5_1 is only 8 x 5 positions, so the deepest layers describe
+# the whole image in a handful of values; the paper worked at about 512 px, where
+# relu5_1 has 32 x 22. Keep this in mind when a deep layer's picture looks poorer
+# than the paper's.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for side in (128, 512):
+    row = next(r for r in nst.describe_layers((side * 88 // 128, side)) if r["layer"] == "relu5_1")
+    print(f"a {side} px wide photo: relu5_1 has {row['width']} x {row['height']} positions")
 
 # %% [markdown]
 # ## Feature maps
@@ -69,23 +97,33 @@ for row in nst.describe_layers((height, width)):
 # A layer's output for one image is a stack of *feature maps*, one per channel: grey
 # images on the layer's grid, bright where the channel's filter responds. The paper
 # writes them as a matrix $F^l$ with $N_l$ rows (channels) and $M_l$ columns (positions,
-# height times width), Sec. 2.1. Here are the first 16 maps of conv1_1 and of conv3_1.
+# height times width), Sec. 2.1.
 
 # %%
-features = net(photo, ["conv1_1", "conv3_1", "conv5_1"])
+features = net(photo, ["relu1_1", "relu3_1", "relu5_1"])
 for name, value in features.items():
     print(f"{name}: shape {tuple(value.shape)}  (batch, channels, height, width)")
 plotting.show_images([photo], [f"input: town, {width} x {height} px"], size=4)
 
-# %%
-plotting.plot_feature_maps(features["conv1_1"], title=f"conv1_1, first 16 of 64 maps · weights: {net.weights}")
+# %% [markdown]
+# Below are the 16 most active maps of relu1_1 and of relu3_1, ordered by *energy* (the
+# sum of a map's squared values), so that empty maps do not fill the picture.
+#
+# **Predict.** relu1_1 has 64 maps at full resolution, relu3_1 has 256 maps at a
+# quarter of it. Which of the two will still look like the photo, and why?
 
 # %%
-plotting.plot_feature_maps(features["conv3_1"], title=f"conv3_1, first 16 of 256 maps · weights: {net.weights}")
+widgets.feature_maps(photo, net, "relu1_1", 16, order="energy")[0]
+
+# %%
+widgets.feature_maps(photo, net, "relu3_1", 16, order="energy")[0]
 
 # %% [markdown]
-# conv1_1 maps still look like the photo (edges, colours); conv3_1 maps are coarser and
-# more abstract. The number of channels does not depend on the image, only the grid does:
+# **Answer.** relu1_1 maps still look like the photo (edges and colours: one value sees
+# 3 x 3 pixels); relu3_1 maps are coarser and more abstract (one value sees 24 x 24
+# pixels, and its filters combine those of two blocks). With untrained weights the maps
+# are noisier than with ImageNet weights, but the coarsening is the same: it comes from
+# the architecture. The number of channels does not depend on the image, only the grid:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -93,11 +131,15 @@ for name, value in features.items():
     print(f"{name}: {value.shape[1]} channels; grid = image size / {round(photo.shape[-1] / value.shape[-1])}")
 
 # %% [markdown]
-# Explore any layer with the widget below: choose a layer, and its maps are drawn.
+# Explore with the widget below: choose the image, a layer, and a second layer to
+# compare it with. The maps are ordered by energy (or by channel number), so the most
+# active come first. Try relu1_1 against relu5_1, and conv3_1 against relu3_1 (the same
+# values before and after the rectifier: the relu maps are the conv maps with every
+# negative value set to black).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-widgets.feature_maps_explorer(photo, net)
+widgets.feature_maps_explorer(photo, net, compare="relu3_1")
 
 # %% [markdown]
 # ## Max or average pooling?
@@ -135,5 +177,15 @@ for name in ("pool1", "pool2"):
 print("pool1: max >= average everywhere:", bool((pooled_max["pool1"] >= pooled_avg["pool1"] - 1e-6).all()))
 
 # %% [markdown]
+# ## Key points
+#
+# - VGG-19's convolutional part: 16 convolutions in 5 blocks, each ending with a pooling
+#   layer that halves the grid; the channels grow from 64 to 512.
+# - The paper's layer "conv4_2" is the *rectified* output, `relu4_2` here; its style
+#   layers are relu1_1 ... relu5_1 ([docs/layer-names.md](../docs/layer-names.md)).
+# - A layer's output is $N_l$ feature maps of $M_l$ positions; deep layers see large
+#   regions on a coarse grid (8 x 5 at relu5_1 for a 128 px image).
+# - The paper replaces VGG's max pooling by average pooling.
+#
 # **Next:** lesson 01 asks what a single layer *remembers* about the photo, by finding
 # an image that gives the same feature maps.

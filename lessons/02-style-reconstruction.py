@@ -5,9 +5,15 @@
 # *style*, Gatys et al. keep only which features occur **together**, wherever they are
 # in the image: the correlations between the channels of a layer, the *Gram matrix*
 # (Sec. 2.2, after their texture model of 2015). An image that matches these statistics
-# has the painting's colours, strokes and patterns, but no longer its layout. Fig. 1
-# (bottom rows) shows this for growing sets of layers: conv1_1; conv1_1 and conv2_1;
-# ... up to conv5_1. The more layers, the larger the structures that come back.
+# has the painting's colours, strokes and patterns, but no longer its layout. The
+# paper's *style reconstructions* (Fig. 1) do this for growing sets of layers: conv1_1;
+# conv1_1 and conv2_1; ... up to conv5_1 (relu1_1 ... relu5_1 here, see
+# [docs/layer-names.md](../docs/layer-names.md)). The more layers, the larger the
+# structures that come back.
+#
+# **Questions:** what is left of an image when the layout is thrown away?
+# **Objectives:** write the Gram matrix and the paper's layer style loss $E_l$; drive a
+# texture synthesis with them; see what the rectifier changes. **Time:** about 30 minutes.
 
 # %%
 import torch
@@ -15,7 +21,7 @@ import torch
 import nst_course as nst
 from nst_course import plotting, widgets
 
-settings = nst.lesson_settings(2)
+settings = nst.lesson_settings(2, normalization="paper")
 net = nst.load_vgg19()
 style, style_caption = nst.load_painting("starry_night", size=settings.size)
 print("weights:", net.weights)
@@ -30,60 +36,29 @@ print(f"size: {style.shape[-2]} x {style.shape[-1]} px; {settings.steps} L-BFGS 
 # ## The Gram matrix
 #
 # Write a layer's features as a matrix $F^l$ of $N_l$ rows (channels) by $M_l$ columns
-# (positions, height x width). The Gram matrix is
+# (positions, height x width). The paper's Gram matrix, eq. (3), is
 #
 # $$G^l_{ij} = \sum_k F^l_{ik} F^l_{jk}, \qquad G^l = F^l (F^l)^T,$$
 #
 # an $N_l \times N_l$ matrix: entry $(i, j)$ is large when channels $i$ and $j$ are
-# active at the same places. The sum over positions $k$ forgets *where*. The package
+# active at the same places. The sum over positions $k$ forgets *where*. This course
 # also divides by $M_l$, the number of positions, so that images of different sizes
-# give comparable values (`nst.gram_matrix(features, normalize=False)` gives the sum).
+# give comparable values; the style loss below takes that into account.
 #
-# A tiny example: 2 channels on a 1 x 2 grid. Channel 0 is (1, 2), channel 1 is (3, 4).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-tiny = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # (B, C, H, W) = (1, 2, 1, 2)
-print("sum over positions:\n", nst.gram_matrix(tiny, normalize=False))
-print("divided by H*W = 2:\n", nst.gram_matrix(tiny))
-
-# %% [markdown]
-# $G_{01} = 1 \cdot 3 + 2 \cdot 4 = 11$. The matrix is symmetric, and its size depends
-# only on the number of channels: the Gram matrices of the five style layers have the
-# same shape for any image size.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-features = net(style, nst.STYLE_LAYERS)
-grams = {name: nst.gram_matrix(value) for name, value in features.items()}
-for name, gram in grams.items():
-    symmetric = torch.allclose(gram, gram.transpose(1, 2), rtol=1e-4, atol=1e-6)
-    print(f"{name}: Gram matrix {tuple(gram.shape)}, symmetric: {symmetric}")
-
-# %% [markdown]
-# Drawn as heat maps (the first 64 channels), the Gram matrices of two different images
-# differ: they are a fingerprint of the image's statistics, not of its layout.
-
-# %%
-town = nst.load_image("town", size=settings.size)
-town_gram = nst.gram_matrix(net(town, ["conv2_1"])["conv2_1"])
-plotting.plot_gram(grams["conv2_1"], title=f"conv2_1 Gram: style image · weights: {net.weights}")
-
-# %%
-plotting.plot_gram(town_gram, title=f"conv2_1 Gram: town photo · weights: {net.weights}")
-
-# %% [markdown]
-# ### Exercise: write `gram_matrix`
+# ### Exercise 1: the Gram matrix
 #
-# `features` has shape (B, C, H, W). Return the (B, C, C) Gram matrices, divided by
-# H*W. Hint: reshape to (B, C, H*W), then multiply by the transpose of the last two axes
-# (`@` multiplies batches of matrices).
+# Write `gram_matrix(features)`.
+# - **Input:** `features`, a tensor of shape (B, C, H, W): B images, C channels on an
+#   H x W grid.
+# - **Output:** a tensor of shape (B, C, C): for each image $b$,
+#   $G_{ij} = \frac{1}{M} \sum_k F_{ik} F_{jk}$, with $k$ running over the $M = H W$
+#   positions.
 
 
 # %%
 def gram_matrix(features):
-    """(B, C, H, W) features -> (B, C, C) channel correlations, divided by H*W."""
-    # BEGIN SOLUTION: reshape to (B, C, H*W), multiply by its transpose, divide by H*W
+    """(B, C, H, W) features -> (B, C, C) channel correlations, divided by M = H*W."""
+    # BEGIN SOLUTION: (B, C, H, W) -> (B, C, C), G_ij = 1/M sum_k F_ik F_jk for each image
     b, c, h, w = features.shape
     flat = features.reshape(b, c, h * w)
     return flat @ flat.transpose(1, 2) / (h * w)
@@ -95,27 +70,148 @@ def gram_matrix(features):
 passed = nst.check_gram_matrix(gram_matrix)
 
 # %% [markdown]
-# ## The style loss
-#
-# For one layer, the paper compares the Gram matrices $G^l$ of the image being made
-# and $A^l$ of the style image (eq. 4):
-# $E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} (G^l_{ij} - A^l_{ij})^2$, and sums the layers
-# with weights $w_l$ (eq. 5): $\mathcal{L}_{style} = \sum_l w_l E_l$. `nst.style_loss`
-# does this; by default each layer's error is divided by the size of its target (see
-# `nst.losses`), so every layer counts alike, trained network or not.
-#
-# ## Fig. 1, bottom rows: textures from growing layer sets
-#
-# `nst.synthesize_texture` starts from white noise and matches only the Gram matrices.
-# Five runs follow; first, how long they will take here:
+# From here on, the lesson uses **your** `gram_matrix` (the package's, with a note, while
+# yours is not written). The Gram matrices of the five style layers are symmetric, and
+# their size depends only on the number of channels, not on the image's size:
 
 # %%
-layer_sets = [nst.STYLE_LAYERS[: i + 1] for i in range(len(nst.STYLE_LAYERS))]
-seconds = nst.estimate_seconds(net, style, layers=["conv5_1"], steps=settings.steps, runs=len(layer_sets))
-print(f"the next cell will take about {seconds:.0f} s ({len(layer_sets)} runs of {settings.steps} steps)")
+# NBVAL_CHECK_OUTPUT
+my_gram = nst.checks.use_or_reference(gram_matrix)
+features = net(style, nst.STYLE_LAYERS)
+grams = {name: my_gram(value) for name, value in features.items()}
+for name, gram in grams.items():
+    symmetric = torch.allclose(gram, gram.transpose(1, 2), rtol=1e-4, atol=1e-6)
+    print(f"{name}: Gram matrix {tuple(gram.shape)}, symmetric: {symmetric}")
+
+# %% [markdown]
+# Drawn as heat maps (the first 64 channels), the Gram matrices of two different images
+# differ: they are a fingerprint of the image's statistics, not of its layout.
 
 # %%
-textures = [nst.synthesize_texture(style, layers=layer_set, settings=settings, net=net) for layer_set in layer_sets]
+town = nst.load_image("town", size=settings.size)
+town_gram = my_gram(net(town, ["relu2_1"])["relu2_1"])
+plotting.plot_gram(grams["relu2_1"], title=f"relu2_1 Gram: style image · weights: {net.weights}")
+
+# %%
+plotting.plot_gram(town_gram, title=f"relu2_1 Gram: town photo · weights: {net.weights}")
+
+# %% [markdown]
+# ## The style loss of one layer
+#
+# The paper compares the Gram matrices $G^l$ of the image being made and $A^l$ of the
+# style image, eq. (4), with Gram matrices that are **sums** over positions:
+#
+# $$E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} \left(G^l_{ij} - A^l_{ij}\right)^2 .$$
+#
+# Your Gram matrix is already divided by $M_l$: call it $\hat G = G / M_l$ (and
+# $\hat A = A / M_l$). Then $(G - A)^2 = M_l^2 (\hat G - \hat A)^2$, and the $M_l^2$
+# cancels:
+#
+# $$E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} M_l^2 \left(\hat G_{ij} - \hat A_{ij}\right)^2
+#       = \frac{1}{4 N_l^2} \sum_{i,j} \left(\hat G_{ij} - \hat A_{ij}\right)^2 .$$
+#
+# The factor is $1/(4N_l^2)$ for your Gram matrices and $1/(4N_l^2M_l^2)$ for the
+# paper's: combine the paper's factor with a Gram already divided by $M_l$ and the
+# loss comes out $M_l^2$ times too small (at relu1_1 of a 128 x 88 image, about
+# $10^8$ times). The total style loss, eq. (5), weights the layers:
+# $\mathcal{L}_{style} = \sum_l w_l E_l$ with $w_l = 1/5$ for the paper's five layers.
+#
+# ### Exercise 2: the style loss of one layer
+#
+# Write `layer_style_loss(features, target_gram)`.
+# - **Inputs:** `features` (B, C, H, W) of the image being made at one layer, and
+#   `target_gram` (B, C, C), the style image's Gram matrix at that layer (made with
+#   your `gram_matrix`, so already divided by M).
+# - **Output:** a one-number tensor, $E_l$ of eq. (4) written for Gram matrices divided
+#   by $M$ (above), summed over the batch; $N$ is the number of channels.
+# - Use your `gram_matrix` for the features' Gram matrix.
+
+
+# %%
+def layer_style_loss(features, target_gram):
+    """The paper's E_l, eq. (4), for a target Gram matrix already divided by M."""
+    # BEGIN SOLUTION: E_l of eq. (4) for Gram matrices divided by M, as a one-number tensor
+    channels = features.shape[1]
+    return (my_gram(features) - target_gram).pow(2).sum() / (4 * channels**2)
+    # END SOLUTION
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+passed = nst.check_style_loss(layer_style_loss)
+
+# %% [markdown]
+# ## Your style loss drives a texture synthesis
+#
+# As in lesson 01, an objective for `nst.optimize`: here $\sum_l w_l E_l$ over a set of
+# layers, made of your `layer_style_loss` and your `gram_matrix`, starting from white
+# noise. First, one run with your objective next to `nst.synthesize_texture`, the
+# package's, on all five layers and from the same noise:
+
+# %%
+my_style_loss = nst.checks.use_or_reference(layer_style_loss)
+
+
+def texture_objective(layers, image):
+    """An objective for nst.optimize: sum_l E_l / L over `layers`, against `image`'s Gram matrices."""
+    with torch.no_grad():
+        targets = {name: my_gram(value) for name, value in net(image, layers).items()}
+
+    def objective(features, image):
+        return {f"style {name}": my_style_loss(features[name], targets[name]) / len(layers) for name in layers}
+
+    objective.layers = list(layers)
+    return objective
+
+
+noise = torch.rand(style.shape, generator=torch.Generator().manual_seed(settings.seed))  # the same start as nst's
+seconds = nst.estimate_seconds(net, style, layers=nst.STYLE_LAYERS, steps=settings.steps, runs=2)
+print(f"the next cell will take about {seconds:.0f} s (2 runs of {settings.steps} steps)")
+
+# %%
+every_layer = list(nst.STYLE_LAYERS)
+yours = nst.optimize(net, texture_objective(every_layer, style), noise, steps=settings.steps, progress=False)
+ours = nst.synthesize_texture(style, layers=every_layer, settings=settings, net=net, progress=False)
+plotting.show_images(
+    [style, yours.image, ours.image],
+    ["style image", "your style loss", "nst.synthesize_texture"],
+    suptitle=f"The same texture twice, relu1_1 ... relu5_1 · weights: {net.weights}",
+)
+
+# %% [markdown]
+# The package multiplies the style term by $\beta$ (`settings.beta`); the loop divides
+# every loss by its first value before the optimiser sees it, so a constant factor
+# changes nothing: compare the curves relative to their start.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+curve = [v / yours.history["total"][0] for v in yours.history["total"]]
+reference = [v / ours.history["total"][0] for v in ours.history["total"]]
+print(
+    "same loss curve (each step within 2%):", all(abs(a - b) <= 0.02 * b for a, b in zip(curve, reference, strict=True))
+)
+print("same picture (mean pixel difference below 0.01):", float((yours.image - ours.image).abs().mean()) < 0.01)
+
+# %% [markdown]
+# ## The paper's style reconstructions: growing layer sets
+#
+# Four more runs with your objective (the fifth, all five layers, is the one above):
+
+# %%
+layer_sets = [every_layer[: i + 1] for i in range(len(every_layer))]
+seconds = nst.estimate_seconds(net, style, layers=every_layer[-2:], steps=settings.steps, runs=len(layer_sets) - 1)
+print(f"the next cell will take about {seconds:.0f} s ({len(layer_sets) - 1} runs of {settings.steps} steps)")
+
+# %% [markdown]
+# **Predict.** From relu1_1 alone, what of the painting will come back: its colours, its
+# brush strokes, its swirls, its layout? What will each added layer bring?
+
+# %%
+textures = []
+for layer_set in layer_sets:
+    objective = texture_objective(layer_set, style)
+    is_all = layer_set == every_layer
+    textures.append(yours if is_all else nst.optimize(net, objective, noise, steps=settings.steps, progress=False))
 for layer_set, result in zip(layer_sets, textures, strict=True):
     left = 100 * (1 - result.loss_drop)
     print(f"up to {layer_set[-1]}: loss fell to {left:.2g}% of its start in {result.seconds:.0f} s")
@@ -123,14 +219,17 @@ for layer_set, result in zip(layer_sets, textures, strict=True):
 # %%
 plotting.show_images(
     [style, *(result.image for result in textures)],
-    ["style image", *(" + ".join(s) if len(s) < 3 else f"conv1_1 ... {s[-1]}" for s in layer_sets)],
-    suptitle=f"Textures from growing sets of layers (Fig. 1, bottom) · weights: {net.weights}",
+    ["style image", *(" + ".join(s) if len(s) < 3 else f"relu1_1 ... {s[-1]}" for s in layer_sets)],
+    suptitle=f"Style reconstructions (Fig. 1), your style loss · weights: {net.weights}",
 )
 
 # %% [markdown]
-# With conv1_1 alone only colours and the finest grain come back; every added layer
-# brings back larger structures, and none of the layouts matches the painting's: the
-# Gram matrices do not know where things were.
+# **Answer.** With relu1_1 alone only the colours and the finest grain come back, spread
+# evenly. Each added layer brings back larger structures (blobs, then strokes and
+# patches of a similar colour), and none of the layouts matches the painting's: the Gram
+# matrices do not know where things were. At 128 px, relu5_1 sees the image on an 8 x 5
+# grid, so the last layer adds little here; with untrained weights the structures are
+# less painterly than in the paper.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -138,15 +237,71 @@ for layer_set, result in zip(layer_sets, textures, strict=True):
     print(f"up to {layer_set[-1]}: the style loss fell by more than 50%: {result.loss_drop > 0.5}")
 
 # %% [markdown]
+# ## Before or after the rectifier?
+#
+# The paper's layers are rectified (relu here). Most PyTorch code, the official tutorial
+# among it, attaches its losses to torchvision's `Conv2d` modules instead: in torchvision
+# the ReLU is a separate module, and the paper's text says "conv". Caffe, which the paper
+# used, rectifies in place, so its "conv4_2" holds the rectified values. Here are both
+# side by side: a reconstruction from conv4_2 and from relu4_2, and a texture from
+# conv1_1 ... conv5_1 next to the relu texture above.
+#
+# **Predict.** The conv features can be negative; the relu features cannot. Which will
+# the conv reconstruction and texture differ in: layout, colours, or contrast?
+
+# %%
+photo = nst.load_image("town", size=settings.size)
+conv_layers = [name.replace("relu", "conv") for name in every_layer]
+seconds = nst.estimate_seconds(net, photo, layers=["relu4_2"], steps=settings.steps, runs=3)
+print(f"the next cell will take about {seconds:.0f} s (3 runs of {settings.steps} steps)")
+from_conv = nst.reconstruct(photo, layer="conv4_2", settings=settings, net=net, progress=False)
+from_relu = nst.reconstruct(photo, layer="relu4_2", settings=settings, net=net, progress=False)
+texture_conv = nst.synthesize_texture(style, layers=conv_layers, settings=settings, net=net, progress=False)
+
+# %%
+plotting.show_images(
+    [photo, from_conv.image, from_relu.image, style, texture_conv.image, ours.image],
+    ["photo", "reconstruction: conv4_2", "reconstruction: relu4_2", "style", "texture: conv", "texture: relu"],
+    columns=3,
+    suptitle=f"Before (conv) or after (relu) the rectifier · weights: {net.weights}",
+)
+
+# %% [markdown]
+# **Answer.** Look at the pictures rather than trust a rule: the layout is kept either
+# way, because both layers hold the same information up to the sign. What differs is
+# what is matched: the conv reconstruction must also reproduce every *negative*
+# response, which relu4_2 ignores, so it is held closer to the photo; the relu
+# reconstruction only has to switch on the same features, so it is freer in colour and
+# contrast. For textures, the conv Gram matrices also correlate negative responses, and
+# the statistics being matched are not the paper's. Neither is wrong; only relu is the
+# paper's method, and weights and settings tuned on one do not carry over to the other.
+# Both runs lowered their loss:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for label, result in [("conv4_2", from_conv), ("relu4_2", from_relu), ("conv texture", texture_conv)]:
+    print(f"{label}: the loss fell by more than 50%: {result.loss_drop > 0.5}")
+
+# %% [markdown]
 # ## Choose the layers yourself
 #
-# Pick any set of layers and press *Run*. Try deep layers alone (conv4_1, conv5_1), or
-# relu layers instead of conv layers.
+# Pick any set of layers and press *Run*. Try deep layers alone (relu4_1, relu5_1), or
+# the conv layers instead of the relu layers.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 widgets.texture_explorer(style, net, settings=settings)
 
 # %% [markdown]
-# **Next:** lesson 03 adds the content loss of lesson 01 to this style loss: the full
-# style transfer.
+# ## Key points
+#
+# - A Gram matrix $F F^T$ keeps which channels fire together and forgets where.
+# - $E_l = \frac{1}{4N^2M^2}\sum(G-A)^2$ on summed Gram matrices is
+#   $\frac{1}{4N^2}\sum(\hat G-\hat A)^2$ on Gram matrices divided by $M$: mixing the two
+#   is off by $M^2$.
+# - Growing layer sets bring back growing structures; the layout is lost.
+# - The paper's layers are rectified (relu); pre-ReLU (conv) features give a different,
+#   non-paper method.
+#
+# **Next:** lesson 03 adds the content loss of lesson 01 to this style loss, writes the
+# total loss and the optimisation loop, and runs the full style transfer with them.

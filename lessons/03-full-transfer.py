@@ -2,75 +2,257 @@
 # # 03 · The full transfer: content plus style
 #
 # Put lessons 01 and 02 together (Fig. 2 of the paper): take the content target $P^l$
-# from a photo at conv4_2, the style targets $A^l$ (Gram matrices) from a painting at
-# conv1_1 ... conv5_1, start from an image and minimise (eq. 7)
+# from a photo at the paper's conv4_2 (relu4_2 here), the style targets $A^l$ (Gram
+# matrices) from a painting at conv1_1 ... conv5_1 (relu1_1 ... relu5_1, see
+# [docs/layer-names.md](../docs/layer-names.md)), start from an image and minimise
+# eq. (7):
 #
 # $$\mathcal{L}_{total} = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}.$$
 #
-# The paper starts from white noise; the package starts from the photo
-# (`settings.init == "content"`, as in the authors' own code), which shows the layout at
-# once on a CPU. Fig. 6 of the paper shows that the start changes little.
+# In this lesson you write the last two pieces, the total loss and the optimisation
+# loop, and run a transfer made only of your code.
 #
-# No image can match both exactly, so $\alpha / \beta$ decides the balance: more
-# style gives more of the painting's colours and strokes, more content keeps the photo
-# recognisable (Fig. 4).
+# **Questions:** how do content and style combine, and what does the optimiser do?
+# **Objectives:** write the objective of eq. (7) and an L-BFGS loop; compare your
+# transfer with the package's; explore $\alpha/\beta$. **Time:** about 35 minutes.
 
 # %%
+import torch
+
 import nst_course as nst
 from nst_course import plotting, widgets
 
-settings = nst.lesson_settings(3)
+settings = nst.lesson_settings(3, normalization="paper")
 net = nst.load_vgg19()
 photo = nst.load_image("town", size=settings.size)
 style, style_caption = nst.load_painting("starry_night", size=settings.size)
+alpha, beta = settings.content_weight, settings.beta
 print("weights:", net.weights)
 print("style image:", style_caption)
 print(f"size: {photo.shape[-2]} x {photo.shape[-1]} px; {settings.steps} L-BFGS steps per image")
 print(f"content layers {settings.content_layers}, style layers {settings.style_layers}")
 print(f"start image: {settings.init}")
-print(f"alpha (content_weight) = {settings.content_weight}, beta (style_weight) = {settings.style_weight}")
+print(f"alpha = {alpha:g}, beta = {beta:g}: alpha/beta = {alpha / beta:g}")
 
 # %% [markdown]
-# **About alpha and beta.** The paper's ratios ($\alpha/\beta$ = 1e-3 and so on, Fig. 3)
-# belong to its own loss scales (eq. 1 and 4) and its rescaled network. This package
-# divides every layer's loss by the size of its target (`normalization="relative"`),
-# so each term starts near 1 and `style_weight = 3` simply means "the style counts three
-# times as much as the content", with trained or untrained weights alike. If the
-# weights say *random*, the network is untrained: the pictures show the method, not the
-# paper's results.
+# **Where the transfer starts.** The paper starts from white noise; here the transfer
+# starts from the photo (`settings.init == "content"`, as in the authors' own code),
+# which shows the layout at once with the few steps a CPU affords. Fig. 6 of the paper
+# shows that the start changes little once the optimisation has converged. Starting
+# from the photo, the content term is **zero** at the start and grows as the style
+# pulls the image away.
 #
-# ## One transfer, with its losses
+# **What $\alpha$ and $\beta$ do.** This course writes the ratio as $\alpha/\beta$, as
+# the paper does. $\beta$ multiplies the style term: the optimiser trades content
+# error for style error at that exchange rate, so a larger $\beta$ (a smaller
+# $\alpha/\beta$) gives more of the painting's colours and strokes, a smaller one keeps
+# the photo more recognisable (Fig. 4). The number that works depends on the scale of
+# each loss, and so on the network: the paper's $\alpha/\beta$ of $10^{-3}$ belongs
+# to its rescaled ImageNet network; on this network, with the paper's losses,
+# $\alpha/\beta = 10^{-4}$ gives a comparable balance. The ratio is a dial, not a
+# statement that style "counts 10 000 times as much".
 #
-# `nst.transfer` builds the objective and runs the optimiser. First, how long it takes:
+# ## Your pieces from lessons 01 and 02
+#
+# Copy your three functions here (the exercises of lessons 01 and 02). Until you do,
+# the package's take their place.
+
 
 # %%
-layers = [*settings.content_layers, *settings.style_layers]
-seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps)
-print(f"the next cell will take about {seconds:.0f} s ({settings.steps} steps)")
+def content_loss(features, target):
+    """Lesson 01: the paper's eq. (1)."""
+    # BEGIN SOLUTION: copy your content_loss from lesson 01
+    return 0.5 * (features - target).pow(2).sum()
+    # END SOLUTION
+
+
+def gram_matrix(features):
+    """Lesson 02: (B, C, H, W) -> (B, C, C), divided by M = H*W."""
+    # BEGIN SOLUTION: copy your gram_matrix from lesson 02
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+    # END SOLUTION
+
+
+def layer_style_loss(features, target_gram):
+    """Lesson 02: the paper's E_l for Gram matrices divided by M."""
+    # BEGIN SOLUTION: copy your layer_style_loss from lesson 02
+    return (my_gram(features) - target_gram).pow(2).sum() / (4 * features.shape[1] ** 2)
+    # END SOLUTION
+
+
+my_content_loss = nst.checks.use_or_reference(content_loss)
+my_gram = nst.checks.use_or_reference(gram_matrix)
+my_style_loss = nst.checks.use_or_reference(layer_style_loss)
+
+# %% [markdown]
+# ## The total loss
+#
+# The loop minimises an *objective*: a function `objective(features, image)` that
+# returns a dict of named, one-number loss terms (the loop adds them up, and plots each
+# one), with an attribute `layers` listing the layers whose features it needs. Lessons
+# 01 and 02 built such objectives for one loss; now the whole of eq. (7).
+#
+# ### Exercise 1: the objective
+#
+# Write `make_objective(content_targets, style_targets, alpha, beta)`.
+# - **Inputs:** `content_targets`, a dict from a layer name to the photo's features
+#   there, (B, C, H, W); `style_targets`, a dict from a layer name to the painting's Gram
+#   matrix there, (B, C, C), divided by M; the weights `alpha` and `beta`.
+# - **Output:** a function `objective(features, image)` that returns a dict of named
+#   one-number tensors adding up to
+#   $\alpha \sum_{l \in content} \mathcal{L}_{content}^l + \beta \sum_{l \in style} w_l E_l$
+#   with $w_l = 1/L$ for $L$ style layers, computed with your `content_loss` and
+#   `layer_style_loss` on `features[name]`. The function carries an attribute `layers`,
+#   the list of every content and style layer name.
+
 
 # %%
-result = nst.transfer(photo, style, settings=settings, net=net)
-print(f"loss fell to {100 * (1 - result.loss_drop):.2g}% of its start in {result.seconds:.0f} s")
-print(f"the best image was at step {result.best_step} of {result.steps_done}")
+def make_objective(content_targets, style_targets, alpha, beta):
+    """Eq. (7) as an objective for the loop: named terms, and the layers it needs."""
+
+    # BEGIN SOLUTION: return objective(features, image) -> {name: term}, with objective.layers
+    def objective(features, image):
+        terms = {}
+        for name, target in content_targets.items():
+            terms[f"content {name}"] = alpha * my_content_loss(features[name], target)
+        for name, target in style_targets.items():
+            terms[f"style {name}"] = beta * my_style_loss(features[name], target) / len(style_targets)
+        return terms
+
+    objective.layers = [*content_targets, *style_targets]
+    return objective
+    # END SOLUTION
+
 
 # %%
+# NBVAL_CHECK_OUTPUT
+passed = nst.check_objective(make_objective)
+
+# %% [markdown]
+# ## The optimisation
+#
+# The paper optimises the pixels with L-BFGS. This is what `nst.optimize` does,
+# exactly; your loop will do the same:
+#
+# - **One evaluation per step.** Each step is one L-BFGS iteration (`max_iter=1`): one
+#   forward and one backward pass through the network. There is **no line search** and
+#   the full step size (`lr=1.0`); a line search would cost several evaluations per step.
+#   L-BFGS keeps the last 50 steps (`history_size=50`) to estimate the curvature, and
+#   never stops by itself (`tolerance_grad=0`, `tolerance_change=0`): the loop decides.
+# - **The loss divided by its first value.** Before `backward()`, the loss is divided by
+#   its value at the first evaluation (a plain number). L-BFGS's very first step is
+#   proportional to the gradient, so without this its size would depend on the loss's
+#   scale.
+# - **Pixels folded into [0, 1].** An image has no values outside [0, 1]. Many tutorials
+#   clamp the pixels after each step; but a clamp moves the image behind L-BFGS's back,
+#   its curvature estimates go wrong, and after converging the loss jumps far above its
+#   best again and again. Instead the optimiser moves a free tensor, and the image is
+#   `nst.fold(free)`: the free values mirrored into [0, 1] (a triangle wave; inside
+#   [0, 1] it changes nothing). The loss sees only images in range, and nothing is clamped.
+# - **Stopping.** `nst.transfer` stops once the best loss has improved by less than
+#   0.5% over 20 steps (`Settings.stop_tolerance`, `stop_window`); for the comparison
+#   below it runs all the steps, as your loop does.
+#
+# ### Exercise 2: the loop
+#
+# Write `loop(net, objective, init, steps)`.
+# - **Inputs:** the network (`net(image, layers)` returns a dict of features), an
+#   objective as above, the start image `init` (1, 3, H, W), and the number of steps.
+# - **What it does:** optimises a free tensor that starts as a copy of `init` (clamped to
+#   [0, 1] once, a leaf tensor that requires grad) with `torch.optim.LBFGS` as described
+#   above: a closure that clears the gradients, makes the image `nst.fold(free)`,
+#   evaluates the objective's total on it, records it, divides it by the first recorded
+#   total, calls `backward()` and returns the divided loss; then `steps` calls of the
+#   optimiser's `step(closure)`.
+# - **Output:** `(image, losses)`: the final image `nst.fold(free)`, detached, and the list
+#   of total losses (floats, one per step, each measured before that step's update).
+
+
+# %%
+def loop(net, objective, init, steps):
+    """L-BFGS on the pixels, one evaluation per step, as nst.optimize does it."""
+    # BEGIN SOLUTION: (image, losses) after `steps` L-BFGS steps, as described above
+    free = init.detach().clone().clamp(0, 1).requires_grad_(True)
+    optimizer = torch.optim.LBFGS([free], lr=1.0, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
+    losses = []
+
+    def closure():
+        optimizer.zero_grad()
+        image = nst.fold(free)
+        total = sum(objective(net(image, objective.layers), image).values())
+        losses.append(total.item())
+        scaled = total / losses[0]
+        scaled.backward()
+        return scaled
+
+    for _ in range(steps):
+        optimizer.step(closure)
+    return nst.fold(free).detach(), losses
+    # END SOLUTION
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+passed = nst.check_loop(loop)
+
+# %% [markdown]
+# ## Your transfer, next to the package's
+#
+# Your objective, driven by your loop, against `nst.transfer` with the same settings.
+# Both start from the photo. First, how long it takes:
+
+# %%
+my_objective_maker = nst.checks.use_or_reference(make_objective)
+my_loop = nst.checks.use_or_reference(loop)
+with torch.no_grad():
+    content_targets = net(photo, settings.content_layers)
+    style_targets = {name: my_gram(value) for name, value in net(style, settings.style_layers).items()}
+objective = my_objective_maker(content_targets, style_targets, alpha, beta)
+seconds = nst.estimate_seconds(net, photo, layers=objective.layers, steps=settings.steps, runs=2)
+print(f"the next cell will take about {seconds:.0f} s (2 runs of {settings.steps} steps)")
+
+# %% [markdown]
+# **Predict.** The content term starts at zero (the start is the photo). Over the run,
+# will it rise, fall, or stay at zero? Which style layers will fall fastest?
+
+# %%
+my_image, my_losses = my_loop(net, objective, photo, settings.steps)
+result = nst.transfer(photo, style, settings=settings, net=net, stop_tolerance=0.0, progress=False)
 plotting.show_images(
-    [photo, style, result.image],
-    [
-        "content: town",
-        f"style: {style_caption}",
-        f"result, beta/alpha = {settings.style_weight / settings.content_weight:g}",
-    ],
-    suptitle=f"Style transfer (Fig. 2) · weights: {net.weights}",
-    size=3.5,
+    [photo, style, my_image, result.image],
+    ["content: town", f"style: {style_caption.split(' (')[0]}", "your objective and loop", "nst.transfer"],
+    suptitle=f"Style transfer (Fig. 2), α/β = {alpha / beta:g} · weights: {net.weights}",
+    size=3.0,
 )
 
-# %% [markdown]
-# Every term of the loss is recorded at every step, already multiplied by its weight.
-# The curves show which layers the optimiser satisfies first and which it trades off.
+# %%
+plotting.plot_losses(
+    {"your loop": my_losses, "nst.transfer": result.history["total"]},
+    title=f"Total loss per step: your code and the package's · weights: {net.weights}",
+)
 
 # %%
-plotting.plot_losses(result.history, title=f"Loss per term · weights: {net.weights}")
+# NBVAL_CHECK_OUTPUT
+final_gap = abs(my_losses[-1] - result.history["total"][-1]) / result.history["total"][-1]
+print("final losses within 3%:", final_gap < 0.03)
+print("same picture (mean pixel difference below 0.02):", float((my_image - result.image).abs().mean()) < 0.02)
+print("your image is in [0, 1]:", bool(my_image.min() >= 0 and my_image.max() <= 1))
+
+# %% [markdown]
+# Every term of the package's run is recorded at every step, already multiplied by its
+# weight:
+
+# %%
+plotting.plot_losses(result.history, title=f"Loss per term, nst.transfer · weights: {net.weights}")
+
+# %% [markdown]
+# **Answer.** The content term starts at zero and rises: every step that makes the
+# image more like the painting moves its relu4_2 features away from the photo's, and the
+# optimiser accepts that at the exchange rate $\alpha/\beta$. The style terms fall, the
+# shallow layers (relu1_1, relu2_1: colours and fine texture) fastest; the deep ones
+# move least.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -80,15 +262,21 @@ print("the result is an image in [0, 1]:", bool(result.image.min() >= 0 and resu
 print("same size as the photo:", result.image.shape == photo.shape)
 
 # %% [markdown]
-# ## Explore alpha, beta and the layers
+# ## Explore α, β and the layers
 #
 # Change the weights and the layers, press *Run*, and watch the image change in place.
-# Try `style_weight` 0.3 and 30, a shallow content layer (conv2_2, Fig. 5), or the
-# style layers conv1_1 and conv2_1 only (Fig. 4, top rows).
+# The explorer uses the package's default normalisation (`"relative"`: each layer's
+# loss divided by the size of its target), in which $\beta = 3$ (with $\alpha = 1$)
+# gives a balance like the one above: with that normalisation both terms start as
+# fractions of their targets, so a $\beta$ of a few makes a style error weigh a few
+# times a content error of the same relative size, a rule of thumb rather than a
+# law. Try β 0.3 and 30, a shallow content layer (relu2_2, Fig. 5: at 128 px it keeps
+# far more of the photo's detail than relu4_2, whose grid is 16 x 11), or the style
+# layers relu1_1 and relu2_1 only (Fig. 4, top rows).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-widgets.transfer_explorer(photo, style, net, settings=settings)
+widgets.transfer_explorer(photo, style, net, settings=nst.lesson_settings(3))
 
 # %% [markdown]
 # ## Fig. 3: one photo in five styles
@@ -105,8 +293,13 @@ names = ["shipwreck", "starry_night", "the_scream", "portrait_of_picasso", "comp
 paintings = [nst.load_painting(name, size=settings.size) for name in names]
 for name, (_, caption) in zip(names, paintings, strict=True):
     print(f"{name}: {caption}")
+layers = [*settings.content_layers, *settings.style_layers]
 seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps, runs=len(names))
 print(f"the next cell will take about {seconds:.0f} s ({len(names)} transfers of {settings.steps} steps)")
+
+# %% [markdown]
+# **Predict.** The photo, the layers and $\alpha/\beta$ are the same for all five. What
+# will the five results have in common, and what will differ?
 
 # %%
 gallery = [nst.transfer(photo, painting, settings=settings, net=net, progress=False) for painting, _ in paintings]
@@ -117,9 +310,15 @@ plotting.show_images(
     [photo, *(painting for painting, _ in paintings), photo, *(r.image for r in gallery)],
     ["town", *(caption.split(" (")[0] for _, caption in paintings), "", *(["in the style above"] * len(names))],
     columns=len(names) + 1,
-    suptitle=f"The town in five styles (Fig. 3) · weights: {net.weights}",
+    suptitle=f"The town in five styles (Fig. 3), α/β = {alpha / beta:g} · weights: {net.weights}",
     size=2.6,
 )
+
+# %% [markdown]
+# **Answer.** The layout is the same in all five (the skyline, the river, the houses
+# stay where they were: the content term), while the colours and textures come from
+# each painting: the style terms. How strongly each painting shows depends on how far
+# its statistics are from the photo's, at the same $\alpha/\beta$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -133,6 +332,16 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # weights and the package versions inside the PNG, so a picture always says how it was
 # made (`nst.read_metadata(path)` reads them back).
 #
+# ## Key points
+#
+# - Style transfer minimises $\alpha\,\mathcal{L}_{content} + \beta\,\mathcal{L}_{style}$
+#   over the pixels; your objective and your loop reproduce the package's run.
+# - The loop: one L-BFGS evaluation per step, full steps, no line search, the loss divided
+#   by its first value, the pixels folded into [0, 1] rather than clamped, and a stop
+#   once the loss has stopped falling.
+# - $\alpha/\beta$ sets the exchange rate between content and style; its good value
+#   depends on the loss normalisation and the network.
+#
 # **Where next?** Fig. 6 of the paper: start from white noise as the paper does
-# (`nst.transfer(..., init="noise")`). Fig. 7: a small `style_weight` and a photo as
-# the style image.
+# (`nst.transfer(..., init="noise")`). Fig. 7: a small style weight and a photo as
+# the style image. Run the lesson at the paper's size with `NST_COURSE_PAPER_SIZE=1`.

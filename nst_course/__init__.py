@@ -5,39 +5,43 @@ The lessons import everything from here::
     import nst_course as nst
     net = nst.load_vgg19()                       # weights: see nst_course.vgg
     photo = nst.load_image("town", size=256)
-    result = nst.reconstruct(photo, layer="conv4_2", net=net, steps=100)
+    result = nst.reconstruct(photo, layer="relu4_2", net=net, steps=100)
+
+Where things live: ``settings`` (what to optimise), ``objective`` (the weighted
+terms), ``optimize`` (THE loop and its ``Result``), ``tasks`` (reconstruct,
+texture, transfer), ``vgg`` (the network and its weights), ``losses``;
+``colour`` (keeping the photo's colours) and ``analysis`` (measurements that
+explain results) serve lesson 05.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import plotting
-from .course import (
-    check_content_loss,
-    check_gram_matrix,
-    estimate_seconds,
-    lesson_settings,
-    load_painting,
-    quick_mode,
-)
+from . import analysis, checks, colour, figures, plotting
+from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
+from .checks_beyond import check_mean_covariance_loss, check_tv_loss
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
+from .lesson import estimate_seconds, lesson_settings, quick_mode
 from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
-from .optimize import (
-    Objective,
-    OptimizationError,
-    Result,
-    Settings,
-    optimize,
-    reconstruct,
-    run,
-    synthesize_texture,
-    transfer,
-)
+from .objective import Objective
+from .optimize import OptimizationError, Result, fold, optimize
+from .paintings import load_painting
 from .samples import sample_names
-from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, describe_layers, export_weights, load_vgg19
+from .settings import Settings
+from .tasks import build_objective, reconstruct, run, synthesize_texture, transfer
+from .vgg import (
+    CONTENT_LAYER,
+    LAYER_NAMES,
+    STYLE_LAYERS,
+    VGG19,
+    describe_layers,
+    export_weights,
+    load_vgg19,
+    resolve_weights,
+)
 
 __all__ = [
     "CONTENT_LAYER",
@@ -50,12 +54,23 @@ __all__ = [
     "Result",
     "Settings",
     "__version__",
+    "analysis",
+    "build_objective",
     "check_content_loss",
     "check_gram_matrix",
+    "check_loop",
+    "check_mean_covariance_loss",
+    "check_objective",
+    "check_style_loss",
+    "check_tv_loss",
+    "checks",
+    "colour",
     "content_loss",
     "describe_layers",
     "estimate_seconds",
     "export_weights",
+    "figures",
+    "fold",
     "get_device",
     "gram_matrix",
     "layer_style_loss",
@@ -69,6 +84,7 @@ __all__ = [
     "read_metadata",
     "reconstruct",
     "resize",
+    "resolve_weights",
     "run",
     "sample_names",
     "save_image",

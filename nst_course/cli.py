@@ -11,13 +11,25 @@ from pathlib import Path
 
 from . import __version__
 from .errors import NSTError
+from .images import load_image
+from .samples import PAINTINGS, sample_names
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
+
+# isort: split
+# The engine's API: every name the command line takes from it, in one place.
+from .optimize import OptimizationError
+from .settings import Settings
+from .tasks import load_styles, reconstruct, synthesize_texture, transfer
 
 EXAMPLES = """\
 examples:
   nst-course transfer town swirls -o town-swirls.png
   nst-course transfer photo.jpg starry_night -o out.png --size 384 --steps 300
-  nst-course reconstruct hopper --layer conv2_2 -o hopper-conv2_2.png
-  nst-course texture mosaic --layers conv1_1,conv2_1,conv3_1 -o texture.png
+  nst-course transfer town swirls --preserve-colour luminance -o town-own-colours.png
+  nst-course transfer town swirls waves --style-blend 0.7,0.3 -o town-blend.png
+  nst-course reconstruct hopper --layer relu2_2 -o hopper-relu2_2.png
+  nst-course texture mosaic --layers relu1_1,relu2_1,relu3_1 -o texture.png
+  nst-course figure 4 --out figures      (the paper's Fig. 4; 3 to 7 or all)
   nst-course weights info
   nst-course weights export vgg19-features.pth     (copy it to offline machines)
   NST_COURSE_WEIGHTS=vgg19-features.pth nst-course transfer town waves -o out.png
@@ -55,8 +67,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
-    from .optimize import Settings
-
     d = Settings()
     g = parser.add_argument_group("common options")
     g.add_argument("-o", "--output", required=True, help="where to save the result (.png)")
@@ -70,12 +80,35 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("--init", default=None, help="starting image: content (transfer's default), noise or style")
     g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
     g.add_argument("--lr", type=float, default=None, help="step size (default 0.5 for lbfgs, 0.02 for adam)")
-    g.add_argument("--pooling", default=d.pooling, help="avg (the paper's) or max")
+    g.add_argument("--pooling", default="avg", help="avg (the paper's, default) or max")
     g.add_argument("--normalization", default=d.normalization, help="relative (default), paper or mean")
     g.add_argument("--tv-weight", type=float, default=d.tv_weight, help="total-variation weight (default 0)")
     g.add_argument("--scales", type=_ints, default=(), help="coarse to fine, e.g. 128,256 (steps are shared out)")
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _style_scale_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--style-scale",
+        type=float,
+        default=Settings().style_scale,
+        help="the style image's size as a multiple of the result's: 0.5 gives smaller strokes, 2 larger (default 1)",
+    )
+
+
+def _lesson05_options(parser: argparse.ArgumentParser) -> None:
+    """Colour preservation, the style image's scale and blends of several styles (lesson 05)."""
+    parser.add_argument(
+        "--preserve-colour",
+        default=None,
+        metavar="{luminance,histogram}",
+        help="keep the photo's colours: luminance (transfer luminance only) or histogram (recolour the style)",
+    )
+    parser.add_argument(
+        "--style-blend", type=_floats, default=None, help="one weight per style image, e.g. 0.7,0.3 (default equal)"
+    )
+    _style_scale_option(parser)
 
 
 def _run_parser(sub, name: str, help: str) -> argparse.ArgumentParser:
@@ -85,10 +118,6 @@ def _run_parser(sub, name: str, help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .optimize import Settings
-    from .samples import PAINTINGS, sample_names
-    from .vgg import CONTENT_LAYER, STYLE_LAYERS
-
     d = Settings()
     parser = _Parser(
         prog="nst-course",
@@ -103,12 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _run_parser(sub, "transfer", "paint CONTENT in the style of STYLE")
     p.add_argument("content", help="content image: a path, URL or built-in name")
-    p.add_argument("style", help="style image: a path, URL or built-in name")
+    p.add_argument("style", nargs="+", help="style image(s): a path, URL or built-in name; several are blended")
     p.add_argument("--content-layers", type=_csv, default=(CONTENT_LAYER,), help=f"default {CONTENT_LAYER}")
     p.add_argument("--style-layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
     p.add_argument("--style-layer-weights", type=_floats, default=None, help="one per style layer (default 1/L each)")
     p.add_argument("--content-weight", type=float, default=d.content_weight, help="alpha (default 1)")
-    p.add_argument("--style-weight", type=float, default=d.style_weight, help=f"beta (default {d.style_weight:g})")
+    p.add_argument(
+        "--style-weight",
+        type=float,
+        default=None,
+        help="beta (default: 3 with relative or mean normalisation, 1e4 with the paper's)",
+    )
+    _lesson05_options(p)
     _common(p, steps=d.steps)
 
     p = _run_parser(sub, "reconstruct", "rebuild IMAGE from one layer's features (lesson 01)")
@@ -119,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _run_parser(sub, "texture", "synthesise STYLE's texture from Gram matrices (lesson 02)")
     p.add_argument("style", help="a path, URL or built-in name")
     p.add_argument("--layers", type=_csv, default=STYLE_LAYERS, help=f"default {','.join(STYLE_LAYERS)}")
+    _style_scale_option(p)
     _common(p, steps=d.steps)
 
     p = sub.add_parser("weights", help="show, download or export the VGG-19 weights")
@@ -129,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="export: replace the file if it exists")
 
     sub.add_parser("samples", help="list the built-in images")
+
+    from .classroom import add_commands
+
+    add_commands(sub)  # lessons, lab, pack
+    from .figures_cli import add_command
+
+    add_command(sub)  # figure
     return parser
 
 
@@ -143,9 +186,8 @@ def _check_output(path: str, overwrite: bool) -> Path:
     return out
 
 
-def _settings(args: argparse.Namespace, **extra):
-    from .optimize import Settings
-
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    """What to optimise; which network to use is not a setting (see :func:`_run`)."""
     return Settings(
         size=args.size,
         steps=args.steps,
@@ -155,18 +197,12 @@ def _settings(args: argparse.Namespace, **extra):
         seed=args.seed,
         tv_weight=args.tv_weight,
         normalization=args.normalization,
-        weights=args.weights or os.environ.get("NST_COURSE_WEIGHTS") or "auto",
-        pooling=args.pooling,
         scales=args.scales,
         **extra,
     )
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .images import load_image
-    from .optimize import OptimizationError, reconstruct, synthesize_texture, transfer
-    from .vgg import load_vgg19
-
     out = _check_output(args.output, args.overwrite)
     if args.command == "transfer":
         settings = _settings(
@@ -176,19 +212,23 @@ def _run(args: argparse.Namespace) -> int:
             style_layer_weights=args.style_layer_weights,
             content_weight=args.content_weight,
             style_weight=args.style_weight,
+            preserve_colour=args.preserve_colour,
+            style_blend=args.style_blend,
+            style_scale=args.style_scale,
         )
     elif args.command == "reconstruct":
         settings = _settings(args, content_layers=args.layer)
     else:
-        settings = _settings(args, style_layers=args.layers)
+        settings = _settings(args, style_layers=args.layers, style_scale=args.style_scale)
     # read the images first: a wrong path should fail at once, not after loading VGG-19
     images = (
-        [load_image(args.content), load_image(args.style)]
+        [load_image(args.content), load_styles(args.style, settings)]
         if args.command == "transfer"
         else [load_image(args.image if args.command == "reconstruct" else args.style)]
     )
-    net = load_vgg19(settings.weights, pooling=settings.pooling, device=args.device, seed=settings.seed)
-    print(f"weights: {net.weights}; device: {next(net.parameters()).device}", file=sys.stderr)
+    # weights=None: the package resolves $NST_COURSE_WEIGHTS (or "auto") itself
+    net = load_vgg19(weights=args.weights, pooling=args.pooling, device=args.device, seed=args.seed)
+    print(f"weights: {net.weights}; device: {net.device}", file=sys.stderr)
     progress = not args.quiet
     try:
         if args.command == "transfer":
@@ -205,7 +245,12 @@ def _run(args: argparse.Namespace) -> int:
         exc.result.save(out)
         raise NSTError(f"{exc} (saved it to {out})") from None
     result.save(out)
-    how = {"finished": "", "interrupted": " (interrupted: saved the best image so far)", "stopped": " (stopped early)"}
+    how = {
+        "finished": "",
+        "converged": f" (converged at step {result.converged_step}: the loss had stopped falling)",
+        "interrupted": " (interrupted: saved the best image so far)",
+        "stopped": " (stopped early)",
+    }
     print(
         f"saved {out}: {result.steps_done} steps in {result.seconds:.1f} s, loss fell "
         f"{100 * result.loss_drop:.0f}%{how[result.stopped]}"
@@ -214,16 +259,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _weights(args: argparse.Namespace) -> int:
-    from .vgg import WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
-
     if args.action == "info":
         cached = imagenet_cache_path()
         print(f"${WEIGHTS_ENV}: {os.environ.get(WEIGHTS_ENV) or '(not set: auto)'}")
         print(f"ImageNet VGG-19 cache: {cached} ({'present' if cached.is_file() else 'not downloaded'})")
-        net = load_vgg19(args.weights, progress=False)
+        net = load_vgg19(weights=args.weights, progress=False)
         print(f"in use now: {net.weights}")
     elif args.action == "download":
-        net = load_vgg19("imagenet")
+        net = load_vgg19(weights="imagenet")
         print(f"ready: {net.weights} in {imagenet_cache_path()}")
     else:
         if not args.path:
@@ -231,7 +274,7 @@ def _weights(args: argparse.Namespace) -> int:
         target = Path(args.path).expanduser()
         if target.exists() and not args.overwrite:
             raise NSTError(f"{target} exists; choose another name or add --overwrite")
-        net = load_vgg19(args.weights)
+        net = load_vgg19(weights=args.weights)
         if not net.weights.pretrained:
             warnings.warn(f"exporting {net.weights}: these are NOT trained weights", stacklevel=1)
         path = export_weights(net, target, half=not args.float32)
@@ -246,13 +289,24 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.showwarning = _show_warning
+    with warnings.catch_warnings():  # one-line warnings for this command only; restored on return
+        warnings.showwarning = _show_warning
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "weights":
             return _weights(args)
-        if args.command == "samples":
-            from .samples import PAINTINGS, sample_names
+        if args.command == "figure":
+            from .figures_cli import run_command as run_figure
 
+            return run_figure(args)
+        if args.command in ("lessons", "lab", "pack"):
+            from .classroom import run_command
+
+            return run_command(args)
+        if args.command == "samples":
             for name in sample_names():
                 note = f"  downloads: {PAINTINGS[name].credit}" if name in PAINTINGS else ""
                 print(f"{name}{note}")

@@ -8,10 +8,9 @@ file, a picture in a notebook) is made from it. Introduced in lesson 00.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from . import samples
 from .errors import NSTError
+from .files import atomic_write
 
 __all__ = [
     "MAX_PIXELS",
@@ -56,10 +57,13 @@ def load_image(
     array (H, W), (H, W, 3) or (H, W, 4), or a tensor (3, H, W) / (1, 3, H, W).
     EXIF orientation is honoured and every Pillow mode becomes RGB.
     ``size`` resizes so that the longest side has that many pixels, keeping the
-    aspect ratio.
-    """
-    from . import samples  # local import: samples uses this module too
+    aspect ratio. A painting that cannot be downloaded is replaced by its
+    built-in stand-in, with a warning (``nst_course.load_painting`` says so in
+    its caption instead).
 
+    >>> load_image("town", size=64).shape
+    torch.Size([1, 3, 44, 64])
+    """
     if isinstance(source, torch.Tensor):
         image = _tensor_as_image(source)
     elif isinstance(source, np.ndarray):
@@ -73,7 +77,14 @@ def load_image(
         elif Path(text).expanduser().exists():
             path = Path(text).expanduser()
         elif samples.is_sample(text):
-            return samples.load_sample(text, size=size)
+            found = samples.find_sample(text)
+            if found.is_stand_in:
+                warnings.warn(
+                    f"{found.painting.title} is not available ({found.missing}); using the built-in "
+                    f"'{found.name}' painting instead",
+                    stacklevel=2,
+                )
+            return load_image(found.pixels, size=size, max_pixels=max_pixels)
         else:
             raise NSTError(
                 f"no such image file: {text!r} (give a path, a URL or a built-in "
@@ -206,36 +217,20 @@ def save_image(
 ) -> Path:
     """Save ``image`` as a PNG, atomically, with ``metadata`` as PNG text.
 
-    The file is written to a temporary name in the same folder and renamed, so
-    an interrupted save never leaves half a picture behind. Metadata values that
-    are not strings are stored as JSON; read them back with :func:`read_metadata`.
+    The file is written through :func:`nst_course.files.atomic_write`, so an
+    interrupted save never leaves half a picture behind, and it gets the same
+    permissions as any other new file of the user's. Metadata values that are
+    not strings are stored as JSON; read them back with :func:`read_metadata`.
     """
     path = Path(path).expanduser()
     if path.suffix.lower() != ".png":
         raise NSTError(f"results are saved as PNG: name the file *.png, not {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     info = PngImagePlugin.PngInfo()
     for key, value in (metadata or {}).items():
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         info.add_itxt(str(key), text)
-    buffer = io.BytesIO()
-    to_pil(image).save(buffer, format="PNG", pnginfo=info)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a result is not
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    picture = to_pil(image)
+    return atomic_write(path, lambda fh: picture.save(fh, format="PNG", pnginfo=info))
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

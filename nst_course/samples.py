@@ -13,7 +13,11 @@ Offline samples (always available):
 Downloaded on first use into a user cache (public domain, from Wikimedia Commons):
 ``starry_night`` (van Gogh), ``the_scream`` (Munch), ``shipwreck`` (Turner) and
 ``composition_vii`` (Kandinsky), the styles of Gatys et al. 2016, Fig. 3. Without
-a network each falls back, with a warning, to the offline painting most like it.
+a network each falls back to the offline painting most like it.
+
+This module only says where a sample's pixels come from (:func:`find_sample`);
+turning them into a tensor is :func:`nst_course.images.load_image`'s job, so the
+dependency runs one way: ``images`` asks ``samples``, never the reverse.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +35,16 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from .errors import NSTError
-from .images import open_rgb, resize, to_tensor
 
 __all__ = [
     "PAINTINGS",
+    "Painting",
+    "Sample",
     "cache_dir",
     "download",
+    "find_painting",
+    "find_sample",
     "is_sample",
-    "load_sample",
     "sample_names",
 ]
 
@@ -242,44 +247,73 @@ _PROCEDURAL: dict[str, tuple[Callable[[np.random.Generator], np.ndarray], int]] 
 
 
 def sample_names() -> list[str]:
-    """All names :func:`load_sample` (and :func:`nst_course.load_image`) accept."""
+    """All names :func:`find_sample` (and :func:`nst_course.load_image`) accept.
+
+    >>> sample_names()[:5]
+    ['hopper', 'swirls', 'waves', 'mosaic', 'town']
+    """
     return ["hopper", *_PROCEDURAL, *PAINTINGS]
 
 
 def is_sample(name: str) -> bool:
+    """Whether ``name`` is a built-in sample (``is_sample("town")`` is True)."""
     return name in sample_names()
 
 
-def load_sample(name: str, *, size: int | None = None) -> torch.Tensor:
-    """A built-in sample as a (1, 3, H, W) tensor in [0, 1].
+@dataclass(frozen=True)
+class Sample:
+    """Where a built-in image's pixels come from, and whether it is the one asked for.
+
+    ``pixels`` is an image file or a (1, 3, H, W) float tensor in [0, 1] at the
+    sample's own size; :func:`nst_course.load_image` accepts either. When a
+    painting cannot be downloaded, ``pixels`` are its built-in stand-in's,
+    ``name`` is the stand-in's name and ``missing`` says why.
+    """
+
+    name: str
+    """The built-in image these pixels are."""
+    pixels: Path | torch.Tensor
+    painting: Painting | None = None
+    """The painting that was asked for, if one was."""
+    missing: str | None = None
+    """Why the painting could not be had (then these are its stand-in's pixels)."""
+
+    @property
+    def is_stand_in(self) -> bool:
+        return self.missing is not None
+
+
+def find_sample(name: str, *, progress: bool = True) -> Sample:
+    """The pixels of a built-in sample: drawn here, shipped with matplotlib, or downloaded once.
 
     Procedural samples are the same on every machine (fixed seeds). A painting
-    is downloaded once; offline, its stand-in is used and a warning says so.
+    is downloaded once; offline, the result is its stand-in, marked as such.
+
+    >>> found = find_sample("mosaic")
+    >>> found.name, tuple(found.pixels.shape), found.is_stand_in
+    ('mosaic', (1, 3, 400, 512), False)
     """
     if name == "hopper":
         import matplotlib.cbook
 
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
-            image = to_tensor(Image.open(fh).convert("RGB"))
-    elif name in _PROCEDURAL:
+        return Sample(name, Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    if name in _PROCEDURAL:
         paint, seed = _PROCEDURAL[name]
-        array = paint(np.random.default_rng(seed)).astype(np.float32)
-        image = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous()
-    elif name in PAINTINGS:
-        painting = PAINTINGS[name]
-        try:
-            path = download(painting.url, filename=f"{name}.jpg")
-        except NSTError as exc:
-            warnings.warn(
-                f"{painting.title} is not available ({exc}); using the built-in "
-                f"'{painting.offline_stand_in}' painting instead",
-                stacklevel=2,
-            )
-            return load_sample(painting.offline_stand_in, size=size)
-        image = to_tensor(open_rgb(path))
-    else:
-        raise NSTError(f"no built-in sample {name!r}; choose one of: {', '.join(sample_names())}")
-    return resize(image.clamp(0, 1), size) if size is not None else image.clamp(0, 1)
+        array = np.clip(paint(np.random.default_rng(seed)).astype(np.float32), 0.0, 1.0)
+        return Sample(name, torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous())
+    if name in PAINTINGS:
+        return find_painting(name, PAINTINGS[name], progress=progress)
+    raise NSTError(f"no built-in sample {name!r}; choose one of: {', '.join(sample_names())}")
+
+
+def find_painting(key: str, painting: Painting, *, progress: bool = True) -> Sample:
+    """``painting``, downloaded once into the cache as ``{key}.jpg``; offline, its stand-in."""
+    try:
+        path = download(painting.url, filename=f"{key}.jpg", progress=progress)
+    except NSTError as exc:
+        stand_in = find_sample(painting.offline_stand_in)
+        return Sample(stand_in.name, stand_in.pixels, painting=painting, missing=str(exc))
+    return Sample(key, path, painting=painting)
 
 
 def download(
@@ -321,7 +355,7 @@ def download(
                         raise NSTError(f"{url} is larger than the limit of {max_bytes:,} bytes")
                     fh.write(chunk)
                     bar.update(len(chunk))
-        open_rgb(partial)  # refuse to cache something that is not an image
+        _check_image_file(partial, url)  # refuse to cache something that is not an image
         os.replace(partial, target)
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -329,3 +363,12 @@ def download(
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _check_image_file(path: Path, url: str) -> None:
+    """Raise :class:`NSTError` unless ``path`` holds an image Pillow can read."""
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise NSTError(f"{url} did not give an image Pillow can read ({exc})") from None

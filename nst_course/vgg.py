@@ -1,8 +1,10 @@
 """VGG-19 with the paper's layer names, and where its weights come from.
 
-Learners write ``"conv4_2"``, never ``features[21]``: :data:`LAYER_NAMES` maps the
-paper's names (conv1_1 ... conv5_4, relu1_1 ... relu5_4, pool1 ... pool5) onto
-torchvision's ``vgg19().features``, in order. Introduced in lesson 00.
+Learners write ``"relu4_2"``, never ``features[22]``: :data:`LAYER_NAMES` names
+every layer (conv1_1 ... conv5_4, relu1_1 ... relu5_4, pool1 ... pool5) in the
+order of torchvision's ``vgg19().features``. ``convB_D`` is a convolution's output
+before its ReLU, ``reluB_D`` after it; what the paper calls conv4_2 is relu4_2 here
+(see :data:`CONTENT_LAYER` and docs/layer-names.md). Introduced in lesson 00.
 
 Weights (``weights=`` argument, else the ``NST_COURSE_WEIGHTS`` environment
 variable, else ``"auto"``):
@@ -37,6 +39,7 @@ from torch import nn
 
 from .devices import get_device
 from .errors import NSTError
+from .files import atomic_write
 
 __all__ = [
     "CONTENT_LAYER",
@@ -49,16 +52,25 @@ __all__ = [
     "export_weights",
     "imagenet_cache_path",
     "load_vgg19",
+    "resolve_weights",
 ]
 
 WEIGHTS_ENV = "NST_COURSE_WEIGHTS"
 _BLOCKS = (2, 2, 4, 4, 4)  # convolutions per block in VGG-19
 _CHANNELS = (64, 128, 256, 512, 512)
 
-#: The paper's choice for content (Gatys et al. 2016, Sec. 3).
-CONTENT_LAYER = "conv4_2"
-#: The paper's style layers, each weighted 1/5 (Gatys et al. 2016, Sec. 3).
-STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+# The paper's layer names are those of its software, Caffe, where every ReLU works in place:
+# the blob the paper calls "conv4_2" holds the convolution's output *after* rectification.
+# In this package's names (torchvision's order) that is relu4_2; conv4_2 here is the output
+# before the ReLU, with negative values. Eq. (2) of the paper (the gradient is zero where
+# F < 0) only makes sense for rectified features, and the authors' own code reads r42,
+# r11 ... r51. So the defaults are the relu layers; the conv layers stay selectable.
+
+#: The paper's content layer, "conv4_2" in its text: the rectified output, relu4_2 here (Sec. 3).
+CONTENT_LAYER = "relu4_2"
+#: The paper's style layers, "conv1_1" ... "conv5_1" in its text, rectified: relu1_1 ... relu5_1,
+#: each weighted 1/5 (Sec. 3).
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def _names() -> tuple[str, ...]:
@@ -90,7 +102,7 @@ class WeightsInfo:
 class VGG19(nn.Module):
     """VGG-19's convolutional layers, named as in the paper, frozen, in eval mode.
 
-    ``net(image, ["conv4_2", "conv1_1"])`` returns ``{"conv4_2": ..., "conv1_1": ...}``
+    ``net(image, ["relu4_2", "relu1_1"])`` returns ``{"relu4_2": ..., "relu1_1": ...}``
     for a (B, 3, H, W) image in [0, 1]; the ImageNet normalisation happens inside,
     and the network only runs up to the deepest requested layer.
     """
@@ -133,6 +145,20 @@ class VGG19(nn.Module):
                 out[name] = x
         return out
 
+    @property
+    def device(self) -> torch.device:
+        """Where this network's weights live: THE device its inputs must be on."""
+        return self.mean.device
+
+    def describe(self) -> dict[str, object]:
+        """What a result records about the network that made it."""
+        return {
+            "weights": str(self.weights),
+            "kind": self.weights.kind,
+            "pretrained": self.weights.pretrained,
+            "pooling": self.pooling,
+        }
+
     def extra_repr(self) -> str:
         return f"weights={self.weights}, pooling={self.pooling!r}"
 
@@ -143,7 +169,7 @@ def check_layers(layers: Iterable[str]) -> list[str]:
         layers = [layers]
     layers = list(layers)
     if not layers:
-        raise NSTError("no layers given: name at least one, e.g. conv4_2")
+        raise NSTError("no layers given: name at least one, e.g. relu4_2")
     unknown = [name for name in layers if name not in LAYER_NAMES]
     if unknown:
         raise NSTError(f"unknown layer {', '.join(map(repr, unknown))}; valid names: {', '.join(LAYER_NAMES)}")
@@ -255,9 +281,24 @@ def _network_reachable(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
+def resolve_weights(weights: str | os.PathLike | None = None) -> str:
+    """The weights to use: ``weights`` if given, else ``$NST_COURSE_WEIGHTS``, else "auto".
+
+    The one place that reads the environment variable, so the Python API, the
+    command line and the widgets all honour it.
+
+    >>> resolve_weights("random")
+    'random'
+    """
+    spec = os.fspath(weights) if weights is not None else os.environ.get(WEIGHTS_ENV, "").strip() or "auto"
+    if spec in ("", "none"):
+        raise NSTError("weights must be 'auto', 'imagenet', 'random' or a file path")
+    return spec
+
+
 def load_vgg19(
-    weights: str | os.PathLike | None = None,
     *,
+    weights: str | os.PathLike | None = None,
     pooling: str = "avg",
     device: str | torch.device | None = None,
     seed: int = 0,
@@ -270,7 +311,7 @@ def load_vgg19(
     ``seed`` only matters for random weights. The choice is printed in
     ``net.weights`` and recorded in every saved result.
     """
-    spec = os.fspath(weights) if weights is not None else os.environ.get(WEIGHTS_ENV) or "auto"
+    spec = resolve_weights(weights)
     mean, std = _imagenet_normalisation()
     state = None
     if spec == "auto":
@@ -296,8 +337,6 @@ def load_vgg19(
     elif spec == "random":
         features = _random_features(seed)
         info = WeightsInfo("random", f"random (untrained, seed {seed})", False)
-    elif spec in ("", "none"):
-        raise NSTError("weights must be 'auto', 'imagenet', 'random' or a file path")
     else:
         features, info = _load_file(Path(spec).expanduser())
     net = VGG19(features, weights=info, pooling=pooling, mean=mean, std=std)
@@ -322,11 +361,7 @@ def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) ->
         "pretrained": net.weights.pretrained,
         "state_dict": state,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ def net():
     """An untrained VGG-19 (seed 0) on the CPU, shared by the tests that only read it."""
     import nst_course as nst
 
-    return nst.load_vgg19("random", device="cpu")
+    return nst.load_vgg19(weights="random", device="cpu")
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.server
+import os
 import struct
 import threading
+import warnings
 import zlib
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from PIL import Image
 import nst_course as nst
 from nst_course import samples
 from nst_course.images import open_rgb, pil_to_rgb
+from nst_course.paintings import fetch_painting
 
 
 def _gradient(width: int = 40, height: int = 30) -> Image.Image:
@@ -153,6 +156,22 @@ def test_save_is_atomic_png_with_metadata(tmp_path):
         nst.save_image(image, tmp_path / "out.jpg")
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077], ids=oct)
+def test_saved_files_follow_the_umask_which_saving_never_touches(tmp_path, monkeypatch, umask):
+    old = os.umask(umask)
+    try:
+
+        def forbidden(*args):
+            raise AssertionError("saving an image must not change the process umask")
+
+        monkeypatch.setattr(os, "umask", forbidden)
+        out = nst.save_image(torch.zeros(1, 3, 8, 8), tmp_path / "out.png")
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "keep.png"
     nst.save_image(torch.zeros(1, 3, 8, 8), path)
@@ -171,7 +190,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["hopper", "town", "swirls", "waves", "mosaic"])
 def test_offline_samples_are_deterministic_images(name):
     a = nst.load_image(name, size=64)
-    b = samples.load_sample(name, size=64)
+    b = nst.load_image(name, size=64)
     assert torch.equal(a, b)
     assert a.shape[:2] == (1, 3) and max(a.shape[-2:]) == 64
     assert a.std() > 0.05, "a sample must not be blank"
@@ -182,6 +201,35 @@ def test_paintings_fall_back_offline_with_a_warning(tmp_path, monkeypatch, offli
     with pytest.warns(UserWarning, match="The Starry Night is not available.*'swirls'"):
         image = nst.load_image("starry_night", size=48)
     assert torch.equal(image, nst.load_image("swirls", size=48))
+
+
+def test_a_painting_says_when_it_is_a_stand_in_without_warnings(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the record says it; no warning is needed to find out
+        starry = fetch_painting("starry_night", size=32)
+        picasso = fetch_painting("portrait_of_picasso", size=32)
+        town = fetch_painting("town", size=32)
+    assert not starry.original
+    assert starry.caption == "'swirls' (built-in stand-in: The Starry Night is not downloaded)"
+    assert torch.equal(starry.image, nst.load_image("swirls", size=32))
+    assert not picasso.original and picasso.caption.startswith("'mosaic' (built-in stand-in: Portrait of Pablo")
+    assert town.original and town.caption == "'town' (built-in)"
+    image, caption = nst.load_painting("starry_night", size=32)
+    assert caption == starry.caption and torch.equal(image, starry.image)
+
+
+def test_a_downloaded_painting_is_named_as_itself(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    (tmp_path / "images").mkdir()
+    _gradient(40, 30).save(tmp_path / "images" / "starry_night.jpg")  # as if downloaded before
+    painting = fetch_painting("starry_night", size=20)
+    assert painting.original and painting.caption == "The Starry Night, Vincent van Gogh (1889)"
+    assert painting.image.shape == (1, 3, 15, 20)
+    image, caption = nst.load_painting("starry_night")
+    assert caption == painting.caption and image.shape == (1, 3, 30, 40)
+    with pytest.raises(nst.NSTError, match=r"no painting 'mona_lisa'; choose one of: starry_night, .*portrait_of"):
+        fetch_painting("mona_lisa")
 
 
 @pytest.fixture

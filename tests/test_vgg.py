@@ -66,11 +66,11 @@ def test_network_is_frozen_and_in_eval_mode(net):
 
 
 def test_pooling_choice():
-    avg = nst.load_vgg19("random", pooling="avg", device="cpu")
-    mx = nst.load_vgg19("random", pooling="max", device="cpu")
+    avg = nst.load_vgg19(weights="random", pooling="avg", device="cpu")
+    mx = nst.load_vgg19(weights="random", pooling="max", device="cpu")
     assert isinstance(avg.layers.pool1, nn.AvgPool2d) and isinstance(mx.layers.pool3, nn.MaxPool2d)
     with pytest.raises(nst.NSTError, match="pooling must be"):
-        nst.load_vgg19("random", pooling="min", device="cpu")
+        nst.load_vgg19(weights="random", pooling="min", device="cpu")
 
 
 def test_unknown_layer_error_lists_valid_names(net, small_image):
@@ -82,9 +82,9 @@ def test_unknown_layer_error_lists_valid_names(net, small_image):
 
 
 def test_random_weights_are_seeded_and_named():
-    a = nst.load_vgg19("random", seed=0, device="cpu")
-    b = nst.load_vgg19("random", seed=0, device="cpu")
-    c = nst.load_vgg19("random", seed=1, device="cpu")
+    a = nst.load_vgg19(weights="random", seed=0, device="cpu")
+    b = nst.load_vgg19(weights="random", seed=0, device="cpu")
+    c = nst.load_vgg19(weights="random", seed=1, device="cpu")
     assert torch.equal(a.layers.conv3_1.weight, b.layers.conv3_1.weight)
     assert not torch.equal(a.layers.conv3_1.weight, c.layers.conv3_1.weight)
     assert a.weights.kind == "random" and not a.weights.pretrained
@@ -96,6 +96,46 @@ def test_weights_come_from_the_environment_variable(monkeypatch):
     assert nst.load_vgg19(device="cpu").weights.kind == "random"
 
 
+def test_load_vgg19_is_keyword_only():
+    with pytest.raises(TypeError):
+        nst.load_vgg19("random")  # as torchvision's builders: weights=... by name
+
+
+def test_network_describes_itself(net):
+    assert net.device == torch.device("cpu")
+    mx = nst.load_vgg19(weights="random", pooling="max", seed=3, device="cpu")
+    assert mx.describe() == {
+        "weights": "random (untrained, seed 3)",
+        "kind": "random",
+        "pretrained": False,
+        "pooling": "max",
+    }
+
+
+def test_only_resolve_weights_reads_the_environment(monkeypatch):
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, "  ")
+    assert vgg.resolve_weights() == "auto"
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, "/data/vgg19.pth")
+    assert vgg.resolve_weights() == "/data/vgg19.pth"
+    assert vgg.resolve_weights("random") == "random", "an explicit choice wins over the variable"
+    with pytest.raises(nst.NSTError, match="weights must be"):
+        vgg.resolve_weights("none")
+
+
+def _stand_in_vgg19(seed: int) -> nn.Module:
+    """torchvision's VGG-19 with its real features but a classifier shrunk to almost nothing.
+
+    The classifier (470 MB of the 550) is never used here; files saved from this keep
+    every key of a full checkpoint while staying small and quick to write.
+    """
+    torch.manual_seed(seed)
+    model = vgg19(weights=None)
+    model.classifier = nn.Sequential(
+        nn.Linear(1, 1), nn.ReLU(), nn.Dropout(), nn.Linear(1, 1), nn.ReLU(), nn.Dropout(), nn.Linear(1, 1)
+    )
+    return model
+
+
 def _features_of(model_features: nn.Sequential, image: torch.Tensor, upto: int) -> torch.Tensor:
     mean, std = vgg._imagenet_normalisation()
     x = (image - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
@@ -105,12 +145,11 @@ def _features_of(model_features: nn.Sequential, image: torch.Tensor, upto: int) 
 
 @pytest.mark.parametrize("layout", ["full", "features"])
 def test_local_state_dict_files_load(tmp_path, layout, small_image):
-    torch.manual_seed(5)
-    model = vgg19(weights=None)
+    model = _stand_in_vgg19(5)
     state = model.state_dict() if layout == "full" else model.features.state_dict()
     path = tmp_path / f"{layout}.pth"
     torch.save(state, path)
-    net = nst.load_vgg19(path, pooling="max", device="cpu")  # max: as torchvision's own model
+    net = nst.load_vgg19(weights=path, pooling="max", device="cpu")  # max: as torchvision's own model
     assert net.weights.kind == "file" and path.name in str(net.weights) and "sha256" in str(net.weights)
     index = nst.LAYER_NAMES.index("conv3_1")
     model.features[1].inplace = False
@@ -121,7 +160,7 @@ def test_local_state_dict_files_load(tmp_path, layout, small_image):
 def test_export_gives_the_same_features_within_tolerance(tmp_path, net, small_image):
     path = nst.export_weights(net, tmp_path / "vgg19-features.pth")
     assert path.stat().st_size < 45e6
-    again = nst.load_vgg19(path, device="cpu")
+    again = nst.load_vgg19(weights=path, device="cpu")
     assert "random (untrained, seed 0)" in str(again.weights), "the export must say where its weights came from"
     assert not again.weights.pretrained
     for layer in ("conv1_1", "conv4_2"):
@@ -134,25 +173,25 @@ def test_unreadable_or_wrong_weights_files_give_one_line_errors(tmp_path):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"this is not a checkpoint")
     with pytest.raises(nst.NSTError, match=r"not a file saved with torch\.save"):
-        nst.load_vgg19(junk, device="cpu")
+        nst.load_vgg19(weights=junk, device="cpu")
     wrong = tmp_path / "wrong.pth"
     torch.save({"weight": torch.zeros(3)}, wrong)
     with pytest.raises(nst.NSTError, match="not a VGG-19 state dict"):
-        nst.load_vgg19(wrong, device="cpu")
+        nst.load_vgg19(weights=wrong, device="cpu")
     shapes = tmp_path / "shapes.pth"
     state = vgg19(weights=None).features.state_dict()
     state["0.weight"] = torch.zeros(8, 3, 3, 3)
     torch.save(state, shapes)
     with pytest.raises(nst.NSTError, match="does not fit VGG-19"):
-        nst.load_vgg19(shapes, device="cpu")
+        nst.load_vgg19(weights=shapes, device="cpu")
     with pytest.raises(nst.NSTError, match="does not exist"):
-        nst.load_vgg19(tmp_path / "missing.pth", device="cpu")
+        nst.load_vgg19(weights=tmp_path / "missing.pth", device="cpu")
 
 
 def test_auto_without_network_falls_back_to_random_loudly(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.warns(UserWarning, match="UNTRAINED") as record:
-        net = nst.load_vgg19("auto", device="cpu")
+        net = nst.load_vgg19(weights="auto", device="cpu")
     assert net.weights.kind == "random" and not net.weights.pretrained
     assert "nst-course weights download" in str(record[0].message)
 
@@ -160,7 +199,7 @@ def test_auto_without_network_falls_back_to_random_loudly(tmp_path, monkeypatch,
 def test_imagenet_without_network_is_a_clear_error(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(nst.NSTError, match="could not download the ImageNet VGG-19 weights"):
-        nst.load_vgg19("imagenet", device="cpu")
+        nst.load_vgg19(weights="imagenet", device="cpu")
 
 
 def test_a_damaged_cache_file_is_a_clear_error_and_auto_falls_back(tmp_path, monkeypatch, offline):
@@ -169,9 +208,9 @@ def test_a_damaged_cache_file_is_a_clear_error_and_auto_falls_back(tmp_path, mon
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"half a download")
     with pytest.raises(nst.NSTError, match="is damaged, delete it"):
-        nst.load_vgg19("imagenet", device="cpu")
+        nst.load_vgg19(weights="imagenet", device="cpu")
     with pytest.warns(UserWarning, match="UNTRAINED"):
-        assert nst.load_vgg19("auto", device="cpu").weights.kind == "random"
+        assert nst.load_vgg19(weights="auto", device="cpu").weights.kind == "random"
 
 
 def test_imagenet_and_auto_use_torchs_cache(tmp_path, monkeypatch, offline, small_image):
@@ -180,13 +219,14 @@ def test_imagenet_and_auto_use_torchs_cache(tmp_path, monkeypatch, offline, smal
     cached = vgg.imagenet_cache_path()
     assert cached.parent == tmp_path / "hub" / "checkpoints" and cached.name.startswith("vgg19-")
     cached.parent.mkdir(parents=True)
-    torch.manual_seed(7)
-    model = vgg19(weights=None)
+    model = _stand_in_vgg19(7)
+    with torch.device("meta"):
+        assert set(model.state_dict()) == set(vgg19(weights=None).state_dict()), "same keys as a real checkpoint"
     torch.save(model.state_dict(), cached)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no fallback warning: the cache is found
         for spec in ("imagenet", "auto"):
-            net = nst.load_vgg19(spec, device="cpu")
+            net = nst.load_vgg19(weights=spec, device="cpu")
             assert net.weights.kind == "imagenet" and net.weights.pretrained
     assert torch.equal(net.layers.conv5_4.weight, model.features[34].weight)
 

@@ -20,6 +20,9 @@ From each source two notebooks are written:
   (the text after ``# BEGIN SOLUTION:`` if any) and ``raise NotImplementedError``;
 * ``notebooks/solutions/NN-name.ipynb``: with the solutions.
 
+Each notebook starts its code with a cell that checks that ``nst_course`` is installed
+and otherwise stops with one line on how to install it.
+
 Both are executed with nbclient in quick mode (``NST_COURSE_QUICK=1``, untrained
 weights) and stored with only the outputs nbval checks: the text of the
 ``NBVAL_CHECK_OUTPUT`` cells. Nothing else is kept (no pictures, no metadata, no
@@ -53,6 +56,23 @@ END = re.compile(r"^\s*# END SOLUTION\s*$")
 CHECK = "# NBVAL_CHECK_OUTPUT"
 QUICK_ENV = {"NST_COURSE_QUICK": "1", "NST_COURSE_WEIGHTS": "random", "MPLBACKEND": "Agg"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+INSTALL_HINT = (
+    "nst_course (or a package it needs) is not installed in this kernel: run  %pip install nst-course  "
+    "(or %pip install the course wheel your teacher gave you, nst_course-*.whl), then restart the kernel"
+)
+# The first code cell of every notebook: where the package is missing (a hosted kernel, a fresh
+# environment) the lesson stops here with one line, not with a traceback further down.
+INSTALL_CHECK = f"""\
+# Is the course's package installed in this kernel?
+try:
+    import nst_course
+except ModuleNotFoundError:
+
+    class CourseNotInstalled(Exception):
+        def _render_traceback_(self):  # IPython shows this line only, no traceback
+            return [str(self)]
+
+    raise CourseNotInstalled({INSTALL_HINT!r}) from None"""
 
 
 @dataclass
@@ -122,6 +142,8 @@ def make_notebook(cells: list[Cell], *, solutions: bool):
 
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    first_code = next((i for i, cell in enumerate(cells) if cell.kind == "code"), len(cells))
+    cells = [*cells[:first_code], Cell("code", INSTALL_CHECK.splitlines()), *cells[first_code:]]
     for cell in cells:
         source = "\n".join(cell.lines if cell.kind == "markdown" else variant(cell.lines, solutions=solutions))
         new = nbformat.v4.new_markdown_cell(source) if cell.kind == "markdown" else nbformat.v4.new_code_cell(source)

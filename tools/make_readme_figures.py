@@ -1,10 +1,10 @@
 """Render each lesson's main figure into docs/images/lesson-NN.png for the README.
 
-Built-in samples only, each lesson's default settings (quick mode is switched
-off), untrained weights unless ``--weights`` says otherwise; every figure names
+Built-in samples only, each lesson's settings (the paper's losses; quick mode is
+switched off), untrained weights unless ``--weights`` says otherwise; every figure names
 the weights it came from. Takes several minutes on a laptop CPU.
 
-    python tools/make_readme_figures.py                    # all four, random weights
+    python tools/make_readme_figures.py                    # all five, random weights
     python tools/make_readme_figures.py 01 --weights imagenet
 """
 
@@ -30,12 +30,12 @@ def _grey(features):
 def lesson_00(nst, plotting, net):
     settings = nst.lesson_settings(0)
     photo = nst.load_image("town", size=settings.size)
-    layers = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    layers = list(nst.STYLE_LAYERS)
     features = net(photo, layers)
     maps, titles = [photo], ["photo"]
     for name in layers:
-        value = features[name][:, :16]
-        channel = int(value.flatten(2).std(-1).argmax())  # the liveliest of the first 16 maps
+        value = features[name]
+        channel = int(value.pow(2).flatten(2).sum(-1).argmax())  # the most active map (highest energy)
         maps.append(_grey(value[:, channel : channel + 1]))
         grid = f"{value.shape[-2]}x{value.shape[-1]}"
         titles.append(f"{name}, channel {channel} ({grid})")
@@ -45,33 +45,33 @@ def lesson_00(nst, plotting, net):
 
 
 def lesson_01(nst, plotting, net):
-    settings = nst.lesson_settings(1)
+    settings = nst.lesson_settings(1, normalization="paper")
     photo = nst.load_image("town", size=settings.size)
-    layers = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
+    layers = ["relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2"]
     results = [nst.reconstruct(photo, layer=layer, settings=settings, net=net, progress=False) for layer in layers]
     return plotting.show_images(
         [photo, *(r.image for r in results)],
         ["photo", *(f"from {layer}" for layer in layers)],
-        suptitle=f"Lesson 01: reconstructions (Fig. 1, top), {settings.steps} steps · weights: {net.weights}",
+        suptitle=f"Lesson 01: content reconstructions (Fig. 1), {settings.steps} steps · weights: {net.weights}",
         size=2.6,
     )
 
 
 def lesson_02(nst, plotting, net):
-    settings = nst.lesson_settings(2)
+    settings = nst.lesson_settings(2, normalization="paper")
     style = nst.load_image("swirls", size=settings.size)  # built-in, so the figure is the same everywhere
     sets = [nst.STYLE_LAYERS[: i + 1] for i in range(len(nst.STYLE_LAYERS))]
     results = [nst.synthesize_texture(style, layers=s, settings=settings, net=net, progress=False) for s in sets]
     return plotting.show_images(
         [style, *(r.image for r in results)],
-        ["'swirls'", *(" + ".join(s) if len(s) < 3 else f"conv1_1 ... {s[-1]}" for s in sets)],
-        suptitle=f"Lesson 02: textures (Fig. 1, bottom), {settings.steps} steps · weights: {net.weights}",
+        ["'swirls'", *(" + ".join(s) if len(s) < 3 else f"relu1_1 ... {s[-1]}" for s in sets)],
+        suptitle=f"Lesson 02: style reconstructions (Fig. 1), {settings.steps} steps · weights: {net.weights}",
         size=2.6,
     )
 
 
 def lesson_03(nst, plotting, net):
-    settings = nst.lesson_settings(3)
+    settings = nst.lesson_settings(3, normalization="paper")
     photo = nst.load_image("town", size=settings.size)
     names = ["swirls", "waves", "mosaic"]  # built-in paintings: the same picture on every machine
     styles = [nst.load_image(name, size=settings.size) for name in names]
@@ -80,9 +80,17 @@ def lesson_03(nst, plotting, net):
         [photo, *styles, photo, *(r.image for r in results)],
         ["town (content)", *(f"'{n}' (style)" for n in names), "", *(f"town in the style of '{n}'" for n in names)],
         columns=len(names) + 1,
-        suptitle=f"Lesson 03: style transfer, {settings.steps} steps · weights: {net.weights}",
+        suptitle=f"Lesson 03: style transfer, α/β = {settings.content_weight / settings.beta:g}, "
+        f"{settings.steps} steps · weights: {net.weights}",
         size=2.6,
     )
+
+
+def lesson_04(nst, plotting, net):
+    from nst_course import figures
+
+    settings = nst.lesson_settings(4)
+    return figures.figure4(net=net, settings=settings, init="noise", progress=False).show()
 
 
 def save_small(figure, path: Path) -> None:
@@ -96,7 +104,7 @@ def save_small(figure, path: Path) -> None:
     Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
 
 
-FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03}
+FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03, "04": lesson_04}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     import nst_course as nst
     from nst_course import plotting
 
-    net = nst.load_vgg19(args.weights)
+    net = nst.load_vgg19(weights=args.weights)
     OUT.mkdir(parents=True, exist_ok=True)
     for lesson in args.lessons:
         if lesson not in FIGURES:

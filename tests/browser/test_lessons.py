@@ -23,7 +23,7 @@ import pytest
 from browser_support import DEMO_NAME, NOTEBOOK_TIMEOUT, NOTEBOOKS, screenshot_name
 
 #: The main explorer of each lesson, by the lesson's number.
-MAIN_EXPLORER = {"00": "feature-maps", "01": "reconstruction", "02": "texture", "03": "transfer"}
+MAIN_EXPLORER = {"00": "feature-maps", "01": "reconstruction", "02": "texture", "03": "transfer", "04": "trade-off"}
 #: Seconds one widget run may take.
 RUN_TIMEOUT = 120
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -305,13 +305,17 @@ def _choose(explorer, kind: str) -> list[str]:
         explorer.locator(".nst-layer select").select_option("conv3_2")
         return ["Reconstruction from conv3_2", "weights", "loss fell"]
     if kind == "texture":
-        explorer.locator(".nst-layer-set select").select_option(label="conv1_1 + conv2_1")  # a preset
-        return ["Texture from conv1_1 + conv2_1 —", "weights", "loss fell"]
+        explorer.locator(".nst-layer-set select").select_option(label="relu1_1 + relu2_1")  # a preset
+        return ["Texture from relu1_1 + relu2_1 —", "weights", "loss fell"]
     if kind == "transfer":
         _readout(explorer.locator(".nst-style-weight"), 100)
         explorer.locator(".nst-layer select").select_option("conv3_2")
         explorer.locator("select.nst-layers, .nst-layers select").first.select_option(["conv1_1", "conv3_1"])  # by hand
         return ["β = 100", "content conv3_2", "style conv1_1 + conv3_1 —", "weights", "loss fell"]
+    if kind == "trade-off":
+        _readout(explorer.locator(".nst-paper-ratio"), 0.0001)
+        explorer.locator(".nst-layer-set select").select_option(label="conv1_1 + conv2_1")
+        return ["Paper α/β = 1e-04 → β = ", "style conv1_1 + conv2_1 —", "weights", "loss fell"]
     raise AssertionError(kind)
 
 
@@ -332,7 +336,7 @@ def test_feature_maps_follow_the_chosen_layer(opened, kind):
     assert "Error" not in _text(caption)
 
 
-@_for("reconstruction", "texture", "transfer")
+@_for("reconstruction", "texture", "transfer", "trade-off")
 def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
     explorer = _main_explorer(opened, kind)
     expected = _choose(explorer, kind)
@@ -354,7 +358,7 @@ def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
     _element_screenshot(explorer, screenshot_name(opened.name, f"-{kind}"))
 
 
-@_for("reconstruction", "texture", "transfer")
+@_for("reconstruction", "texture", "transfer", "trade-off")
 def test_stop_ends_the_run_and_keeps_the_image(opened, kind):
     explorer = _main_explorer(opened, kind)
     _readout(explorer.locator(".widget-slider", has_text="steps"), 500)

@@ -1,0 +1,146 @@
+"""Exercise checks of lesson 05: a mean + covariance style loss, and the total-variation loss.
+
+Like ``nst_course.checks``: each runs the learner's function on small tensors
+(batch 1 and 2, non-square, target and image of different sizes), prints one
+line starting with ✓ when it agrees with the reference, or a hint aimed at the
+mistake it recognises, and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .analysis import channel_means, covariance_matrix, mean_covariance_loss
+from .checks import _call, _close, _gradient_hint, _report
+from .losses import gram_matrix, tv_loss
+
+__all__ = ["check_mean_covariance_loss", "check_tv_loss"]
+
+
+def _pairs() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(features, target) pairs: same channels, other sizes, means far from zero."""
+    g = torch.Generator().manual_seed(5)
+    return [
+        (torch.randn(1, 3, 4, 5, generator=g, dtype=torch.float64), torch.rand(1, 3, 6, 3, generator=g) * 2),
+        (torch.rand(2, 4, 3, 7, generator=g, dtype=torch.float64) + 0.5, torch.randn(2, 4, 5, 5, generator=g) - 1),
+    ]
+
+
+def _one_number(name: str, out: torch.Tensor, what: str) -> str | None:
+    if out.numel() != 1:
+        return f"the result has shape {tuple(out.shape)}; the loss is ONE number: {what}"
+    return None
+
+
+def check_mean_covariance_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``mean_covariance_loss(features, target)``: sum (m - m_t)^2 + sum (S - S_t)^2.
+
+    ``m`` are the channel means over positions, ``S`` the covariance matrices
+    divided by H*W (of each image's own size). The reference is
+    :func:`nst_course.analysis.mean_covariance_loss`. Prints ✓ or a hint.
+
+    >>> def gram_instead(f, t):
+    ...     mean = (f.mean(dim=(2, 3)) - t.mean(dim=(2, 3))).pow(2).sum()
+    ...     gram = lambda x: x.flatten(2) @ x.flatten(2).transpose(1, 2) / x[0, 0].numel()
+    ...     return mean + (gram(f) - gram(t)).pow(2).sum()
+    >>> check_mean_covariance_loss(gram_instead)
+    ✗ mean_covariance_loss: you compared Gram matrices: take each channel's mean away before multiplying (centre F)
+    False
+    """
+    name = "mean_covariance_loss"
+    for f, t in _pairs():
+        t = t.to(f.dtype)
+        out, hint = _call(fn, f, t)
+        if hint is None:
+            hint = _one_number(name, out, "add the two sums of squared differences")
+        if hint is not None:
+            return _report(name, hint, "")
+        got = out.reshape(())
+        if _close(got, mean_covariance_loss(f, t)):
+            continue
+        mean_term = (channel_means(f) - channel_means(t)).pow(2).sum()
+        cov_f, cov_t = covariance_matrix(f), covariance_matrix(t)
+        cov_term = (cov_f - cov_t).pow(2).sum()
+        n_f, n_t = f[0, 0].numel(), t[0, 0].numel()
+        unbiased = (cov_f * n_f / (n_f - 1) - cov_t * n_t / (n_t - 1)).pow(2).sum()
+        raw = (cov_f * n_f - cov_t * n_t).pow(2).sum()
+        guesses = {
+            "you compared Gram matrices: take each channel's mean away before multiplying (centre F)": mean_term
+            + (gram_matrix(f) - gram_matrix(t)).pow(2).sum(),
+            "the covariance term is missing: add sum((S - S_t)^2)": mean_term,
+            "the mean term is missing: add sum((m - m_t)^2), the channel means over positions": cov_term,
+            "divide the covariance by H*W, the number of positions (as the package's Gram matrix), "
+            "not by H*W - 1": mean_term + unbiased,
+            "divide each covariance by its own number of positions H*W (the two images differ in size)": mean_term
+            + raw,
+            "use the squared differences' sum, not their mean": (channel_means(f) - channel_means(t)).pow(2).mean()
+            + (cov_f - cov_t).pow(2).mean(),
+            "the loss squares the differences; do not take a square root": mean_term.sqrt() + cov_term.sqrt(),
+        }
+        for guess_hint, value in guesses.items():
+            if _close(got, value.reshape(())):
+                return _report(name, guess_hint, "")
+        return _report(
+            name,
+            f"for features {tuple(f.shape)} and target {tuple(t.shape)} you gave {float(got):.6g}, "
+            f"expected {float(mean_covariance_loss(f, t)):.6g}",
+            "",
+        )
+    f, t = _pairs()[0]
+    hint = _gradient_hint(fn, mean_covariance_loss, f, t.to(f.dtype))
+    return _report(name, hint, "matches sum((m - m_t)^2) + sum((S - S_t)^2) for batches of 1 and 2 and unequal sizes")
+
+
+def check_tv_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``tv_loss(image)``: mean squared difference of horizontal neighbours plus that of vertical ones.
+
+    The reference is :func:`nst_course.tv_loss`. Prints ✓ or a hint.
+
+    >>> check_tv_loss(lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean())
+    ✗ tv_loss: only horizontal neighbours count here: add the vertical differences (along H)
+    False
+    """
+    name = "tv_loss"
+    g = torch.Generator().manual_seed(6)
+    images = [
+        torch.rand(1, 3, 4, 5, generator=g, dtype=torch.float64),
+        torch.rand(2, 3, 6, 3, generator=g, dtype=torch.float64),
+    ]
+    for x in images:
+        out, hint = _call(fn, x)
+        if hint is None:
+            hint = _one_number(name, out, "a mean over all horizontal differences plus one over all vertical ones")
+        if hint is not None:
+            return _report(name, hint, "")
+        got = out.reshape(())
+        if _close(got, tv_loss(x)):
+            continue
+        dx = x[..., :, 1:] - x[..., :, :-1]
+        dy = x[..., 1:, :] - x[..., :-1, :]
+        sx, sy = dx.pow(2), dy.pow(2)
+        wrapped = (x - x.roll(1, dims=-1)).pow(2).mean() + (x - x.roll(1, dims=-2)).pow(2).mean()
+        guesses = {
+            "only horizontal neighbours count here: add the vertical differences (along H)": sx.mean(),
+            "only vertical neighbours count here: add the horizontal differences (along W)": sy.mean(),
+            "use means, not sums, of the squared differences (so the image's size does not matter)": sx.sum()
+            + sy.sum(),
+            "square the differences; the absolute value gives another (L1) total variation": dx.abs().mean()
+            + dy.abs().mean(),
+            "take the two means separately and add them (one mean over both weighs them by their counts)": torch.cat(
+                [sx.flatten(), sy.flatten()]
+            ).mean(),
+            "add the two means; do not average them": (sx.mean() + sy.mean()) / 2,
+            "torch.roll wraps around: the last column is no neighbour of the first; slice instead": wrapped,
+        }
+        for guess_hint, value in guesses.items():
+            if _close(got, value.reshape(())):
+                return _report(name, guess_hint, "")
+        return _report(
+            name,
+            f"for an image of shape {tuple(x.shape)} you gave {float(got):.6g}, expected {float(tv_loss(x)):.6g}",
+            "",
+        )
+    hint = _gradient_hint(fn, tv_loss, images[0])
+    return _report(name, hint, "matches mean(dx^2) + mean(dy^2) for batches of 1 and 2 and non-square images")

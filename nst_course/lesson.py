@@ -1,0 +1,116 @@
+"""Lesson defaults: each lesson's settings, a quick mode for tests, and time estimates.
+
+* :func:`lesson_settings` gives each lesson's defaults, chosen so that every lesson
+  runs top to bottom on a laptop CPU in a few minutes. With the environment
+  variable ``NST_COURSE_QUICK=1`` (what the notebook tests set) sizes and step
+  counts shrink to almost nothing: the pictures are then meaningless, but every
+  cell still runs.
+* :func:`estimate_seconds` times one optimisation step on this machine, so that a
+  lesson can say how long a cell will take before it starts.
+
+Which network a lesson uses is not a setting: the lesson loads it with
+:func:`nst_course.load_vgg19` and passes it on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import torch
+
+from .errors import NSTError
+from .settings import Settings, replace_settings
+from .vgg import LAYER_NAMES, VGG19, check_layers
+
+__all__ = ["PAPER_SIZE_ENV", "QUICK_ENV", "estimate_seconds", "lesson_settings", "quick_mode"]
+
+QUICK_ENV = "NST_COURSE_QUICK"
+#: Set to 1 to run lessons 01 to 03 at the paper's size (about 512 px): for a GPU, or time.
+PAPER_SIZE_ENV = "NST_COURSE_PAPER_SIZE"
+PAPER_SIZE = 512
+
+# Sizes and steps per lesson. 128 px keeps the deepest layers (conv5, 1/16 of the
+# image) at 8 x 5 positions: enough to show what they keep, cheap enough for a CPU.
+_LESSONS: dict[str, dict[str, int]] = {
+    "00": {"size": 224, "steps": 1},
+    "01": {"size": 128, "steps": 100},
+    "02": {"size": 128, "steps": 100},
+    "03": {"size": 128, "steps": 100},
+    "04": {"size": 64, "steps": 40},
+    "05": {"size": 128, "steps": 60},
+}
+_QUICK = {"size": 48, "steps": 8}
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def quick_mode() -> bool:
+    """True when ``$NST_COURSE_QUICK`` is set to anything but "", "0", "false" or "no"."""
+    return _flag(QUICK_ENV)
+
+
+def _lesson_key(lesson: int | str) -> str:
+    text = f"{lesson:02d}" if isinstance(lesson, int) else str(lesson)[:2]
+    if text not in _LESSONS:
+        raise NSTError(f"no lesson {lesson!r}; the lessons are {', '.join(_LESSONS)}")
+    return text
+
+
+def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
+    """The default :class:`~nst_course.Settings` of a lesson (0 to 5, or "01-..."), quick mode included.
+
+    Keyword arguments replace fields, e.g. ``lesson_settings(1, steps=300)``;
+    in quick mode ``size`` and ``steps`` stay small whatever is asked. With
+    ``$NST_COURSE_PAPER_SIZE`` set, lessons 01 to 03 run at 512 px, the paper's
+    size (about 16 times the work of 128 px: for a GPU, or for those with time).
+
+    >>> settings = lesson_settings(1, style_weight=5.0)
+    >>> settings.size in (_QUICK["size"], 128), settings.style_weight
+    (True, 5.0)
+    """
+    key = _lesson_key(lesson)
+    values: dict[str, object] = {**_LESSONS[key], **overrides}
+    if _flag(PAPER_SIZE_ENV) and key != "00" and "size" not in overrides:
+        values["size"] = PAPER_SIZE  # the paper's size; quick mode still wins below
+    if quick_mode():
+        for name, most in _QUICK.items():
+            if isinstance(values[name], int):  # anything else is refused by Settings with its own message
+                values[name] = min(values[name], most)
+    return replace_settings(None, values)
+
+
+def estimate_seconds(
+    net: VGG19,
+    image: torch.Tensor,
+    *,
+    layers: Sequence[str],
+    steps: int,
+    runs: int = 1,
+    repeats: int = 2,
+) -> float:
+    """About how long ``runs`` optimisations of ``steps`` steps on ``image``'s size will take.
+
+    Times ``repeats`` forward and backward passes through ``net`` up to the
+    deepest of ``layers`` (after one warm-up pass) and scales up; the answer
+    is rough (other programs, the optimiser's own work) but of the right size.
+    The timed input is drawn from a generator of its own: the global random
+    state is left as it was.
+    """
+    layers = check_layers(layers)
+    deepest = max(layers, key=LAYER_NAMES.index)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(image.shape, generator=generator).to(net.device).requires_grad_(True)
+
+    def one_pass() -> None:
+        net(x, [deepest])[deepest].pow(2).mean().backward()
+
+    one_pass()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        one_pass()
+    per_step = (time.perf_counter() - start) / repeats
+    return per_step * steps * runs * 1.1  # +10%: the optimiser, the losses, the callback

@@ -1,0 +1,279 @@
+"""The exercise checks: each right answer passes, and each plausible wrong answer gets its own hint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import nst_course as nst
+from nst_course import checks
+
+
+def _unwritten(*args):
+    raise NotImplementedError("write it")
+
+
+def _run(check, fn, capsys):
+    passed = check(fn)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out  # one line, whatever happened
+    return passed, out
+
+
+# ---------------------------------------------------------------- content loss (lesson 01)
+
+
+def _ours_content(f, p):
+    return 0.5 * (f - p).pow(2).sum()
+
+
+CONTENT_CASES = [
+    (_ours_content, "✓ content_loss"),
+    (_unwritten, "not written yet"),
+    (lambda f, p: None, "forget the `return`"),
+    (lambda f, p: (f - p).pow(2).sum(), "forgot the 1/2"),
+    (lambda f, p: (f - p).pow(2).mean(), "took the mean"),
+    (lambda f, p: 0.5 * (f - p).pow(2), "ONE number"),
+    (lambda f, p: 0.5 * (f - p).abs().sum(), "absolute"),
+    (lambda f, p: (f - p).pow(2).sum() / p.pow(2).sum(), "'relative'"),
+    (lambda f, p: 0.5 * (f[:1] - p[:1]).pow(2).sum(), "first image of the batch"),
+    (lambda f, p: float(0.5 * (f - p).pow(2).sum()), "returned a float"),
+    (lambda f, p: torch.tensor((0.5 * (f - p).pow(2).sum()).item()), "no gradient flows"),
+    (lambda f, p: 0.5 * (f - p).detach().pow(2).sum(), "no gradient flows"),
+    (lambda f, p: 0.5 * (f - p).pow(2).sum() + (f.detach() - f).sum() * 0 + 0.5 * (f - f.detach()).sum(), "gradient"),
+    (lambda f, p: f.sub_(p), "changed its input"),
+    (lambda f, p: 1 / 0, "ZeroDivisionError"),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), CONTENT_CASES)
+def test_content_loss_check_gives_the_right_hint(fn, expected, capsys):
+    passed, out = _run(nst.check_content_loss, fn, capsys)
+    assert expected in out
+    assert passed == expected.startswith("✓")
+
+
+# ---------------------------------------------------------------- Gram matrix (lesson 02)
+
+
+def _ours_gram(f):
+    b, c, h, w = f.shape
+    flat = f.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+GRAM_CASES = [
+    (_ours_gram, "✓ gram_matrix"),
+    (nst.gram_matrix, "✓ gram_matrix"),
+    (_unwritten, "not written yet"),
+    (lambda f: nst.gram_matrix(f, normalize=False), "forgot to divide by M = H*W"),
+    (lambda f: nst.gram_matrix(f) / f.shape[1], "divided by C*H*W"),
+    (lambda f: f.flatten(2).transpose(1, 2) @ f.flatten(2), "F^T F"),
+    (lambda f: nst.gram_matrix(f)[0], "keep the batch dimension"),
+    (lambda f: f.flatten(2) * 2, "features' shape"),
+    (lambda f: f.flatten(2) @ f.flatten(2).transpose(1, 2) / f.shape[2], "divided by H"),
+    (lambda f: nst.gram_matrix(f) + torch.triu(torch.ones_like(nst.gram_matrix(f)), 1), "not symmetric"),
+    (lambda f: f.flatten(2) @ f.transpose(2, 3).flatten(2).transpose(1, 2) / f[0, 0].numel(), "wrong axes"),
+    (lambda f: nst.gram_matrix(f[:1]).expand(f.shape[0], -1, -1), "one Gram per image"),
+    (lambda f: nst.gram_matrix(f).detach(), "no gradient flows"),
+    (lambda f: nst.gram_matrix(f.detach()), "no gradient flows"),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), GRAM_CASES)
+def test_gram_matrix_check_gives_the_right_hint(fn, expected, capsys):
+    passed, out = _run(nst.check_gram_matrix, fn, capsys)
+    assert expected in out
+    assert passed == expected.startswith("✓")
+
+
+# ---------------------------------------------------------------- layer style loss E_l (lesson 02)
+
+
+def _n(f):
+    return f.shape[1]
+
+
+def _m(f):
+    return f.shape[2] * f.shape[3]
+
+
+def _ours_style(f, a):
+    return (_ours_gram(f) - a).pow(2).sum() / (4 * _n(f) ** 2)
+
+
+STYLE_CASES = [
+    (_ours_style, "✓ layer_style_loss"),
+    (_unwritten, "not written yet"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).sum() / (4 * _n(f) ** 2 * _m(f) ** 2), "already divided by M"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).sum() / _n(f) ** 2, "forgot the 1/4"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).sum() / (4 * _n(f)), "not 4 N^2"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).mean(), "took the mean"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).mean() / 4, "took the mean and divided by 4"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).sum() / (4 * _m(f) ** 2), "instead of 4 N^2"),
+    (lambda f, a: (nst.gram_matrix(f, normalize=False) - a).pow(2).sum() / (4 * _n(f) ** 2), "not divided by M"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2) / (4 * _n(f) ** 2), "ONE number"),
+    (lambda f, a: (_ours_gram(f) - a).pow(2).sum().item() / (4 * _n(f) ** 2), "returned a float"),
+    (lambda f, a: (_ours_gram(f.detach()) - a).pow(2).sum() / (4 * _n(f) ** 2), "no gradient flows"),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), STYLE_CASES)
+def test_style_loss_check_gives_the_right_hint(fn, expected, capsys):
+    passed, out = _run(nst.check_style_loss, fn, capsys)
+    assert expected in out
+    assert passed == expected.startswith("✓")
+
+
+def test_the_style_loss_check_follows_the_package(capsys, monkeypatch):
+    """The check's reference IS the package's E_l: a wrong package makes a right answer fail."""
+    monkeypatch.setattr(checks, "_layer_style_loss", lambda f, a, normalization: 2 * nst.layer_style_loss(f, a))
+    assert not nst.check_style_loss(_ours_style)
+    capsys.readouterr()
+
+
+# ---------------------------------------------------------------- the objective (lesson 03)
+
+
+def _ours_objective(content_targets, style_targets, alpha, beta, *, style_share=True, swap=False, as_float=False):
+    def objective(features, image):
+        content = sum(_ours_content(features[k], t) for k, t in content_targets.items())
+        style = sum(_ours_style(features[k], a) for k, a in style_targets.items())
+        if style_share:
+            style = style / len(style_targets)
+        a, b = (beta, alpha) if swap else (alpha, beta)
+        terms = {"content": a * content, "style": b * style}
+        return {k: float(v) for k, v in terms.items()} if as_float else terms
+
+    objective.layers = [*content_targets, *style_targets]
+    return objective
+
+
+def _without_layers(*args):
+    objective = _ours_objective(*args)
+    del objective.layers
+    return objective
+
+
+def _too_few_layers(*args):
+    objective = _ours_objective(*args)
+    objective.layers = objective.layers[:1]
+    return objective
+
+
+def _one_tensor(*args):
+    objective = _ours_objective(*args)
+
+    def total(features, image):
+        return sum(objective(features, image).values())
+
+    total.layers = objective.layers
+    return total
+
+
+OBJECTIVE_CASES = [
+    (_ours_objective, "✓ make_objective"),
+    (checks.reference_objective, "✓ make_objective"),
+    (_unwritten, "not written yet"),
+    (lambda *args: _ours_objective(*args, style_share=False), "w_l = 1/2"),
+    (lambda *args: _ours_objective(*args, swap=True), "swapped"),
+    (lambda *args: _ours_objective(*args, as_float=True), "no .item() or float()"),
+    (_without_layers, "no `layers` attribute"),
+    (_too_few_layers, "`layers` misses relu"),
+    (_one_tensor, "dict of named terms"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")  # the float() wrong answer
+@pytest.mark.parametrize(("fn", "expected"), OBJECTIVE_CASES)
+def test_objective_check_gives_the_right_hint(fn, expected, capsys):
+    passed, out = _run(nst.check_objective, fn, capsys)
+    assert expected in out
+    assert passed == expected.startswith("✓")
+
+
+# ---------------------------------------------------------------- the loop (lesson 03)
+
+
+def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, fold=True, lr=1.0, detach=False):
+    free = init.detach().clone().clamp(0, 1).requires_grad_(True)
+    optimizer = torch.optim.LBFGS([free], lr=lr, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
+    losses = []
+
+    def closure():
+        if zero_grad:
+            optimizer.zero_grad()
+        image = nst.fold(free) if fold else free
+        total = sum(objective(net(image, objective.layers), image).values())
+        if detach:
+            total = total.detach()
+        losses.append(total.item())
+        loss = total / losses[0] if scale else total
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        optimizer.step(closure)
+        if not fold:  # the common tutorial loop: clamp the image itself
+            with torch.no_grad():
+                free.clamp_(0, 1)
+    return (nst.fold(free) if fold else free).detach(), losses
+
+
+LOOP_CASES = [
+    (_ours_loop, "✓ loop"),
+    (checks.reference_loop, "✓ loop"),
+    (_unwritten, "not written yet"),
+    (lambda *args: _ours_loop(*args, zero_grad=False), "forgot optimizer.zero_grad()"),
+    (lambda *args: _ours_loop(*args, scale=False), "divide the loss by its first value"),
+    (lambda *args: _ours_loop(*args, fold=False), "clamp it"),
+    (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
+    (lambda *args: _ours_loop(*args, detach=True), "no gradient path"),
+    (lambda *args: (_ours_loop(*args)[0], _ours_loop(*args)[1][:-1]), "losses for"),
+    (lambda *args: _ours_loop(*args)[0], "return two things"),
+]
+
+
+@pytest.mark.parametrize(("fn", "expected"), LOOP_CASES)
+def test_loop_check_gives_the_right_hint(fn, expected, capsys):
+    passed, out = _run(nst.check_loop, fn, capsys)
+    assert expected in out
+    assert passed == expected.startswith("✓")
+
+
+def test_the_loop_check_follows_the_package(capsys, monkeypatch):
+    """A package loop that records other losses makes a right loop fail its check."""
+    real = checks.optimize
+
+    def broken(net, objective, init, **kwargs):
+        result = real(net, objective, init, **kwargs)
+        return result.__class__(**{**result.__dict__, "history": {"total": [2 * v for v in result.history["total"]]}})
+
+    monkeypatch.setattr(checks, "optimize", broken)
+    assert not nst.check_loop(_ours_loop)
+    capsys.readouterr()
+
+
+# ---------------------------------------------------------------- the learner's function, or the package's
+
+
+def test_use_or_reference_says_once_and_falls_back(capsys):
+    def content_loss(features, target):
+        raise NotImplementedError
+
+    mine = checks.use_or_reference(content_loss)
+    f, p = torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+    assert float(mine(f, p)) == 2.0 and float(mine(f, p)) == 2.0
+    assert capsys.readouterr().out.count("not written yet") == 1
+    assert mine.is_reference()
+
+
+def test_use_or_reference_keeps_a_written_function_even_when_wrong(capsys):
+    def gram_matrix(features):
+        return torch.zeros(1)
+
+    mine = checks.use_or_reference(gram_matrix)
+    assert torch.equal(mine(torch.ones(1, 1, 2, 2)), torch.zeros(1)) and not mine.is_reference()
+    assert capsys.readouterr().out == ""
+    with pytest.raises(KeyError, match="no reference"):
+        checks.use_or_reference(lambda: None, "colour")

@@ -1,0 +1,444 @@
+"""The course outside its checkout: the wheel, `nst-course lessons/lab/pack`, the install check, Binder.
+
+The slow tests build the wheel and install it, or a pack, into a fresh virtual
+environment outside the checkout, with pip kept off the network (``--no-index``).
+So that torch (gigabytes) is never installed again, the fresh environment sees the
+packages of the environment running the tests (all but nst-course itself) through
+a site folder of links; nst-course comes only from the wheel.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import site
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nst_course import classroom
+from nst_course.cli import main
+from nst_course.errors import NSTError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_notebooks", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _builder()
+
+
+# --------------------------------------------------------------------------- the install check cell
+
+
+def test_every_notebook_starts_its_code_with_the_install_check():
+    for source in build.lesson_sources():
+        cells = build.parse(source.read_text(encoding="utf-8"))
+        for solutions in (False, True):
+            nb = build.make_notebook(cells, solutions=solutions)
+            code = [cell for cell in nb.cells if cell.cell_type == "code"]
+            assert code[0].source == build.INSTALL_CHECK, source.name
+            assert nb.cells[0].cell_type == "markdown"  # the lesson's title still comes first
+
+
+def test_the_install_check_says_in_one_line_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nst_course", None)  # as if it were not installed
+    with pytest.raises(Exception) as caught:
+        exec(build.INSTALL_CHECK, {})
+    shown = caught.value._render_traceback_()  # what IPython prints instead of a traceback
+    assert shown == [build.INSTALL_HINT]
+    assert "\n" not in shown[0] and "pip install" in shown[0]
+
+
+def test_the_install_check_is_silent_when_the_package_is_there(capsys):
+    exec(build.INSTALL_CHECK, {})
+    assert capsys.readouterr() == ("", "")
+
+
+# --------------------------------------------------------------------------- nst-course lessons / lab
+
+
+@pytest.fixture
+def fake_lessons(tmp_path, monkeypatch):
+    """A lesson folder of two notebooks and one solution, standing in for the installed one."""
+    folder = tmp_path / "shipped"
+    (folder / "solutions").mkdir(parents=True)
+    for name in ("00-a.ipynb", "01-b.ipynb", "solutions/00-a.ipynb"):
+        (folder / name).write_text(f'{{"course": "{name} v1"}}\n')
+    monkeypatch.setattr(classroom, "lesson_folder", lambda: folder)
+    return folder
+
+
+def test_the_checkout_provides_the_lessons():
+    assert classroom.lesson_folder() == ROOT / "notebooks"
+    names = [p.as_posix() for p in classroom.lesson_files(solutions=True)]
+    assert len(names) == 12 and names[0].startswith("00-") and names[-1].startswith("solutions/05-")
+
+
+def test_copy_lessons_copies_then_keeps_the_learners_changes(fake_lessons, tmp_path):
+    work = tmp_path / "work"
+    report = classroom.copy_lessons(work)
+    assert report.copied == ["00-a.ipynb", "01-b.ipynb"] and not (work / "solutions").exists()
+    (work / "01-b.ipynb").write_text("my answers")
+    report = classroom.copy_lessons(work, solutions=True)
+    assert report.unchanged == ["00-a.ipynb"]
+    assert report.kept == ["01-b.ipynb"] and report.copied == ["solutions/00-a.ipynb"]
+    assert (work / "01-b.ipynb").read_text() == "my answers"
+    assert any("skipped 01-b.ipynb" in line for line in report.lines())
+
+
+def test_copy_lessons_updates_only_what_the_learner_left_alone(fake_lessons, tmp_path):
+    work = tmp_path / "work"
+    classroom.copy_lessons(work)
+    (work / "00-a.ipynb").write_text("edited")
+    for name in ("00-a.ipynb", "01-b.ipynb"):  # a new version of the course
+        (fake_lessons / name).write_text(f'{{"course": "{name} v2"}}\n')
+    report = classroom.copy_lessons(work)
+    assert report.updated == ["01-b.ipynb"] and report.kept == ["00-a.ipynb"]
+    assert "v2" in (work / "01-b.ipynb").read_text() and (work / "00-a.ipynb").read_text() == "edited"
+
+
+def test_copy_lessons_refuses_a_file_as_folder(fake_lessons, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NSTError, match="is a file"):
+        classroom.copy_lessons(tmp_path / "file")
+
+
+def test_cli_lessons_and_lab(fake_lessons, tmp_path, capsys):
+    work = tmp_path / "work"
+    assert main(["lessons", str(work), "--solutions"]) == 0
+    assert "copied 3 notebook(s)" in capsys.readouterr().out
+    (work / "00-a.ipynb").write_text("mine")
+    assert main(["lab", str(work), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 00-a.ipynb" in out
+    assert f"-m jupyterlab --ServerApp.root_dir={work.resolve()}" in out
+
+
+# --------------------------------------------------------------------------- wheels and the pack
+
+
+def _fake_wheel(folder: Path, requires: list[str]) -> Path:
+    wheel = folder / "nst_course-0.0.1-py3-none-any.whl"
+    metadata = "Metadata-Version: 2.4\nName: nst-course\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("nst_course-0.0.1.dist-info/METADATA", metadata + "\nRequires-Dist: not-a-header\n")
+    return wheel
+
+
+def test_wheel_requirements_leave_out_the_extras(tmp_path):
+    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "numpy>=1.24", 'pytest>=8; extra == "test"'])
+    assert classroom.wheel_requirements(wheel) == ["torch>=2.1", "numpy>=1.24"]
+
+
+@pytest.fixture
+def teacher_cache(tmp_path, monkeypatch):
+    """A download cache holding one painting (a small real JPEG), as after a lesson online."""
+    from PIL import Image
+
+    cache = tmp_path / "teacher-cache"
+    (cache / "images").mkdir(parents=True)
+    Image.new("RGB", (40, 30), (20, 40, 160)).save(cache / "images" / "starry_night.jpg")
+    monkeypatch.setenv("NST_COURSE_CACHE", str(cache))
+    return cache
+
+
+def test_pack_downloads_the_dependencies_for_the_named_platform(tmp_path, fake_lessons, teacher_cache, monkeypatch):
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(classroom.subprocess, "run", fake_run)
+    torch_wheel = tmp_path / "torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"
+    torch_wheel.write_bytes(b"not really")
+    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "torchvision>=0.16", "numpy>=1.24", 'ruff; extra == "test"'])
+    options = classroom.PackOptions(
+        platform="manylinux2014_x86_64",
+        python="3.11",
+        course_wheel=wheel,
+        extra_wheels=[torch_wheel],
+        weights="random",
+        paintings="cached",
+    )
+    lines = classroom.pack(tmp_path / "pack", options)
+    (command,) = calls
+    assert command[command.index("--platform") + 1] == "manylinux2014_x86_64"
+    assert command[command.index("--python-version") + 1] == "3.11"
+    assert command[command.index("--implementation") + 1] == "cp"
+    wanted = command[command.index("cp") + 1 :]
+    # the given torch wheel replaces the torch requirement; the extras stay out
+    assert wanted[:2] == ["torchvision>=0.16", "numpy>=1.24"] and wanted[2].endswith(torch_wheel.name)
+    pack = tmp_path / "pack"
+    assert (pack / "wheels" / wheel.name).is_file() and (pack / "wheels" / torch_wheel.name).is_file()
+    assert (pack / "cache" / "images" / "starry_night.jpg").is_file()
+    assert sorted(p.name for p in (pack / "lessons").rglob("*.ipynb")) == ["00-a.ipynb", "00-a.ipynb", "01-b.ipynb"]
+    readme = (pack / "README.md").read_text()
+    assert classroom.install_command() in readme
+    assert "weights: NOT packed" in readme and "NST_COURSE_WEIGHTS=" not in readme
+    assert "paintings missing" in readme and "the_scream" in readme
+    assert any("NOT packed" in line for line in lines)
+
+    calls.clear()
+    options.torch, options.extra_wheels = False, []
+    classroom.pack(tmp_path / "pack2", options)
+    assert not any(arg.startswith("torch") for arg in calls[0])
+    assert "torch and torchvision already installed" in (tmp_path / "pack2" / "README.md").read_text()
+
+
+def test_pack_refuses_a_folder_in_use(tmp_path):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("x")
+    with pytest.raises(NSTError, match="not an empty folder"):
+        classroom.pack(tmp_path / "used")
+
+
+# --------------------------------------------------------------------------- fresh environments (slow)
+
+
+def _site_of_links(folder: Path) -> Path:
+    """A folder of links to this environment's packages, without nst-course."""
+    folder.mkdir()
+    for directory in {*site.getsitepackages(), sysconfig.get_path("purelib")}:
+        for entry in Path(directory).iterdir():
+            if "nst_course" in entry.name or entry.name.startswith("__editable__") or (folder / entry.name).exists():
+                continue
+            (folder / entry.name).symlink_to(entry)
+    return folder
+
+
+def _fresh_venv(folder: Path) -> Path:
+    """A new venv whose only packages are this environment's, minus nst-course; its bin folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True, timeout=120)
+    bin_dir = folder / "venv" / "bin"
+    purelib = subprocess.run(
+        [bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    links = _site_of_links(folder / "reused-packages")
+    Path(purelib, "reused_packages.pth").write_text(f"import site; site.addsitedir({str(links)!r})\n")
+    return bin_dir
+
+
+def _clean_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "NST_COURSE", "JUPYTER", "VIRTUAL_ENV"))}
+    env.update(
+        HOME=str(home),
+        JUPYTER_DATA_DIR=str(home / "jupyter-data"),
+        JUPYTER_CONFIG_DIR=str(home / "jupyter-config"),
+        OMP_NUM_THREADS="1",
+        MPLBACKEND="Agg",
+        NST_COURSE_QUICK="1",
+        NST_COURSE_WEIGHTS="random",
+        # no network for anything but an explicit download: every proxied request is refused at once
+        http_proxy="http://127.0.0.1:9",
+        https_proxy="http://127.0.0.1:9",
+    )
+    env.update(extra)
+    return env
+
+
+RUN_LESSONS = """\
+import json, sys
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+results = []
+for path in sys.argv[1:]:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import sys, nst_course; print('KERNEL', sys.executable, nst_course.__file__)"))
+    error = None
+    try:
+        NotebookClient(nb, timeout=600, kernel_name="python3").execute(cwd=None)
+    except (CellExecutionError, ModuleNotFoundError) as exc:
+        error = type(exc).__name__
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    results.append({
+        "path": path, "error": error,
+        "text": "".join(o.get("text", "") for o in outputs if o.output_type == "stream"),
+        "errors": [{"ename": o.ename, "traceback": o.traceback} for o in outputs if o.output_type == "error"],
+    })
+print("RESULTS " + json.dumps(results))
+"""
+
+
+def _run_lessons(bin_dir: Path, notebooks: list[Path], env: dict[str, str], cwd: Path) -> list[dict]:
+    done = subprocess.run(
+        [bin_dir / "python", "-c", RUN_LESSONS, *map(str, notebooks)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=1200,
+        check=False,
+    )
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULTS ")), None)
+    assert line, f"the lessons did not run: {done.stderr[-2000:]}"
+    return json.loads(line.removeprefix("RESULTS "))
+
+
+def _kernel_line(result: dict) -> list[str]:
+    match = re.search(r"^KERNEL (\S+) (\S+)$", result["text"], re.MULTILINE)
+    assert match, result["text"][:500]
+    return [match.group(1), match.group(2)]
+
+
+@pytest.fixture(scope="session")
+def course_wheel(tmp_path_factory):
+    return classroom.build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_outside_the_checkout_and_every_lesson_runs(course_wheel, tmp_path):
+    bin_dir = _fresh_venv(tmp_path)
+    env = _clean_env(tmp_path)
+    work = tmp_path / "my-lessons"
+
+    # before the install: a lesson stops at its first code cell with the one-line hint
+    work.mkdir()
+    source = build.lesson_sources()[0]
+    nb = build.make_notebook(build.parse(source.read_text(encoding="utf-8")), solutions=False)
+    nb.cells = nb.cells[:1] + [cell for cell in nb.cells if cell.cell_type == "code"][:2]
+    (work / "before.ipynb").write_text(build.dumps(nb))
+    probe = RUN_LESSONS.replace("nb.cells.insert(0,", "(")  # no KERNEL cell: it would import nst_course
+    done = subprocess.run(
+        [bin_dir / "python", "-c", probe, str(work / "before.ipynb")], capture_output=True, text=True, env=env, cwd=work
+    )
+    (before,) = json.loads(done.stdout.split("RESULTS ", 1)[1])
+    assert before["error"] == "CellExecutionError"
+    assert before["errors"] == [{"ename": "CourseNotInstalled", "traceback": [build.INSTALL_HINT]}]
+
+    subprocess.run(
+        [bin_dir / "python", "-m", "pip", "install", "-q", "--no-index", str(course_wheel)],
+        check=True,
+        env=env,
+        timeout=300,
+    )
+    done = subprocess.run(
+        [bin_dir / "nst-course", "lessons", str(work)], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0 and "copied 4 notebook(s)" in done.stdout, done.stderr
+    lessons = sorted(work.glob("[0-9][0-9]-*.ipynb"))
+    results = _run_lessons(bin_dir, lessons, env, cwd=work)
+    venv = (tmp_path / "venv").resolve()
+    for result in results:
+        assert result["error"] is None, (result["path"], result["errors"])
+        python, package = _kernel_line(result)
+        assert Path(python).parent.parent.resolve() == venv, python  # the fresh venv's kernel...
+        assert Path(package).resolve().is_relative_to(venv), package  # ...with the wheel's package
+        assert str(ROOT) not in package
+    assert "weights: random" in results[1]["text"]
+
+
+def _trained_looking_weights(path: Path) -> Path:
+    """An exported weights file that says it is trained (untrained values: nothing is downloaded)."""
+    import torch
+
+    from nst_course.vgg import export_weights, load_vgg19
+
+    export_weights(load_vgg19(weights="random", device="cpu"), path)
+    payload = torch.load(path, weights_only=True)
+    payload["pretrained"], payload["source"] = True, "a test file"
+    torch.save(payload, path)
+    return path
+
+
+PACK = [sys.executable, "-m", "nst_course", "pack"]
+
+
+@pytest.mark.slow
+def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path, teacher_cache):
+    weights = _trained_looking_weights(tmp_path / "teacher-weights.pth")
+    pack = tmp_path / "room"
+    done = subprocess.run(
+        [
+            *PACK,
+            str(pack),
+            "--course-wheel",
+            str(course_wheel),
+            "--no-deps",
+            "--weights",
+            str(weights),
+            "--paintings",
+            "cached",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NST_COURSE_CACHE": str(teacher_cache), "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    readme = (pack / "README.md").read_text()
+    install = classroom.install_command()
+    assert install in readme
+    assert 'export NST_COURSE_WEIGHTS="$PACK/weights/vgg19-features.pth"' in readme
+
+    learner = tmp_path / "learner"
+    learner.mkdir()
+    bin_dir = _fresh_venv(learner)
+    env = _clean_env(
+        learner,
+        PACK=str(pack),
+        NST_COURSE_WEIGHTS=str(pack / "weights" / "vgg19-features.pth"),
+        NST_COURSE_CACHE=str(pack / "cache"),
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    )
+    subprocess.run(["bash", "-c", install], check=True, env=env, cwd=learner, timeout=300)  # README's own command
+    subprocess.run(["nst-course", "lessons", "lessons"], check=True, env=env, cwd=learner, timeout=120)
+    caption = subprocess.run(
+        ["python", "-c", "from nst_course.paintings import load_painting; print(load_painting('starry_night')[1])"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=learner,
+        check=True,
+    ).stdout
+    assert caption.startswith("The Starry Night, Vincent van Gogh"), caption  # from the pack's cache
+    (result,) = _run_lessons(bin_dir, [learner / "lessons" / "03-full-transfer.ipynb"], env, cwd=learner)
+    assert result["error"] is None, result["errors"]
+    assert str(learner / "venv") in _kernel_line(result)[1]
+    assert "weights: file vgg19-features.pth" in result["text"]
+
+
+@pytest.mark.slow
+def test_binder_post_build_fails_soft_without_network(course_wheel, tmp_path):
+    bin_dir = _fresh_venv(tmp_path)
+    env = _clean_env(tmp_path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", TORCH_HOME=str(tmp_path / "torch"))
+    del env["NST_COURSE_WEIGHTS"]
+    subprocess.run(["python", "-m", "pip", "install", "-q", "--no-index", str(course_wheel)], check=True, env=env)
+    done = subprocess.run(
+        ["bash", str(ROOT / "postBuild")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no trained weights" in done.stdout and "paintings missing" in done.stdout
+
+
+@pytest.mark.slow
+def test_render_site_writes_each_lesson_with_its_pictures(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("render_site", ROOT / "tools" / "render_site.py")
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    monkeypatch.setenv("NST_COURSE_QUICK", "1")  # restored afterwards; the tool sets it for its kernels
+    assert render.main([str(tmp_path), "00", "--quick"]) == 0
+    page = (tmp_path / "00-what-the-network-sees.html").read_text()
+    assert page.count('src="data:image/png;base64,') >= 2  # the pictures are in the page itself
+    assert "conv5_1" in page  # with the executed outputs (the layer table)
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="00-what-the-network-sees.html"' in index and "QUICK" in index

@@ -71,9 +71,10 @@ def test_bad_stopping_settings_are_refused():
         nst.Settings(stop_window=0)
 
 
-# At 48 px this pair made the clamped L-BFGS loop jump to 22x its best loss, and the folded loop
-# without a line search went uphill at step 4 and never came back (benchmarks/RESULTS-loop.md).
+# At 48 px, on the conv layers, this pair made the clamped L-BFGS loop jump to 22x its best loss,
+# and the folded loop without a line search jump to 2.5x (benchmarks/RESULTS-loop.md).
 MID = 48
+CONV_LAYERS = {"content_layers": ("conv4_2",), "style_layers": ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")}
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +95,9 @@ def test_the_rule_on_sequences():
 
 
 @pytest.mark.slow
-def test_a_run_that_once_went_uphill_for_good_never_jumps_above_its_best(net, pair):
+def test_a_run_that_once_jumped_uphill_never_rises_above_its_best(net, pair):
     content, style = pair
-    cfg = nst.Settings(size=MID, steps=60, stop_tolerance=0.0)
+    cfg = nst.Settings(size=MID, steps=60, stop_tolerance=0.0, **CONV_LAYERS)
     result = nst.transfer(content, style, settings=cfg, net=net, progress=False)
     total = result.history["total"]
     assert result.stopped == "finished" and len(total) == 60

@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--half-evals", default="25,50,100", help="0: until the stopping rule ends the half-size run")
     parser.add_argument("--fine-evals", type=int, default=None, help="evaluations after upsampling (default: --evals)")
     parser.add_argument("--out", default="coarse-to-fine.jsonl")
+    parser.add_argument("--layers", choices=("conv", "default"), default="conv")
     args = parser.parse_args()
     net = le.load_net()
     content_name, style_name = args.pair.split(":")
@@ -52,7 +53,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     with open(args.out, "a") as out:
         for size in [int(s) for s in args.sizes.split(",")]:
-            full = le.make_problem(net, content_name, style_name, size)
+            full = le.make_problem(net, content_name, style_name, size, layers=args.layers)
             single = le.run_recorded(full, args.variant, args.evals)
             out.write(json.dumps(le.summarise(single, args.variant) | {"plan": "single"}) + "\n")
             target = min(single.best_loss, single.best_raw_loss)
@@ -63,7 +64,7 @@ def main() -> None:
                 f"{single.best_loss:.4f} | |",
                 flush=True,
             )
-            half = le.make_problem(net, content_name, style_name, size // 2)
+            half = le.make_problem(net, content_name, style_name, size // 2, layers=args.layers)
             for k in [int(v) for v in args.half_evals.split(",")]:
                 # 0: as many as the stopping rule (best improved < 0.5% over 20 steps) lets it take, up to --evals
                 coarse = le.run_recorded(half, args.variant, k or args.evals, rule=None if k else (0.005, 20))

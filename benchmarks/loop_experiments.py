@@ -73,15 +73,24 @@ def load_net() -> nst.VGG19:
         return nst.load_vgg19("random", device="cpu")
 
 
-def make_problem(net: nst.VGG19, content_name: str, style_name: str, size: int, style_weight: float = 3.0) -> Problem:
+#: The layers of the measurements in RESULTS-loop.md (the package's defaults then); "default" is the package's now.
+CONV_LAYERS = ("conv4_2",), ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+
+def make_problem(
+    net: nst.VGG19, content_name: str, style_name: str, size: int, style_weight: float = 3.0, layers: str = "conv"
+) -> Problem:
     """A transfer ("town", "swirls"), a reconstruction ("town", "") or a texture ("", "swirls").
 
     A transfer starts from the content image; the other two from seeded white noise.
+    ``layers``: "conv" (conv4_2 and conv1_1 ... conv5_1) or "default" (the package's defaults).
     """
     content = nst.load_image(content_name, size=size) if content_name else None
     style = nst.load_image(style_name, size=size) if style_name else None
-    content_layers = (nst.CONTENT_LAYER,) if content is not None else ()
-    style_layers = tuple(nst.STYLE_LAYERS) if style is not None else ()
+    defaults = nst.Settings()
+    content_choice, style_choice = CONV_LAYERS if layers == "conv" else (defaults.content_layers, defaults.style_layers)
+    content_layers = tuple(content_choice) if content is not None else ()
+    style_layers = tuple(style_choice) if style is not None else ()
     with torch.no_grad():
         c_feats = net(content, content_layers) if content is not None else {}
         s_feats = net(style, style_layers) if style is not None else {}
@@ -92,13 +101,14 @@ def make_problem(net: nst.VGG19, content_name: str, style_name: str, size: int, 
         style_weight=style_weight if content is not None else 1.0,
         normalization="relative",
     )
-    layers = list(dict.fromkeys([*content_layers, *style_layers]))
+    used = list(dict.fromkeys([*content_layers, *style_layers]))
     shape = (content if content is not None else style).shape
     start = None
     if content is None or style is None:
         start = torch.rand(shape, generator=torch.Generator().manual_seed(0))
     reference = content if content is not None else style
-    return Problem(net, objective, layers, reference, f"{content_name}+{style_name}@{size}", start)
+    label = f"{content_name}+{style_name}@{size}" + ("" if layers == "conv" else "/default layers")
+    return Problem(net, objective, used, reference, label, start)
 
 
 @dataclass
@@ -329,6 +339,7 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=300)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--out", default="loop-experiments.jsonl")
+    parser.add_argument("--layers", choices=("conv", "default"), default="conv")
     args = parser.parse_args()
     torch.manual_seed(0)
     net = load_net()
@@ -337,7 +348,7 @@ def main() -> None:
         for size in [int(s) for s in args.sizes.split(",")]:
             for pair in args.pairs.split(","):
                 content_name, style_name = pair.split(":")
-                problem = make_problem(net, content_name, style_name, size)
+                problem = make_problem(net, content_name, style_name, size, layers=args.layers)
                 for name in args.variants.split(","):
                     record = run_variant(problem, name, args.evals)
                     out.write(json.dumps(record) + "\n")

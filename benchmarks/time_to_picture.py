@@ -3,8 +3,8 @@
 Run:  python benchmarks/time_to_picture.py [--size 256] [--steps 300] [--device cpu]
                                            [--memory-sizes 256,512] [--weights random]
 
-Both optimise the same objective (the package's defaults: conv4_2 content, five style
-layers, relative normalisation, style weight 3) with the same network and the same
+Both optimise the same objective (the package's defaults, built by the function
+``nst.transfer`` uses) with the same network and the same
 images ("town" and "swirls"), starting from the content image. The plain loop is what a
 tutorial writes: torch L-BFGS, one iteration per step, step 1, clamp to [0, 1] after
 each step, ``--steps`` steps. The package runs ``nst.transfer`` with its defaults
@@ -34,30 +34,18 @@ import time
 import torch
 
 import nst_course as nst
+from nst_course import tasks
+from nst_course.objective import Objective
 
 
 def load_net(weights: str, device: str | None) -> nst.VGG19:
-    try:
-        return nst.load_vgg19(weights=weights, device=device, progress=False)
-    except TypeError:  # an older signature: load_vgg19(weights, *, device=...)
-        return nst.load_vgg19(weights, device=device)
+    return nst.load_vgg19(weights=weights, device=device, progress=False)
 
 
-def build_objective(net: nst.VGG19, content: torch.Tensor, style: torch.Tensor) -> tuple[nst.Objective, list[str]]:
-    """The objective nst.transfer builds from its default settings, written out here."""
-    defaults = nst.Settings()
-    with torch.no_grad():
-        content_targets = {k: v.detach() for k, v in net(content, defaults.content_layers).items()}
-        style_targets = {k: nst.gram_matrix(v).detach() for k, v in net(style, defaults.style_layers).items()}
-    objective = nst.Objective(
-        content_targets=content_targets,
-        style_targets=style_targets,
-        content_weight=defaults.content_weight,
-        style_weight=defaults.style_weight,
-        tv_weight=defaults.tv_weight,
-        normalization=defaults.normalization,
-    )
-    return objective, list(dict.fromkeys([*defaults.content_layers, *defaults.style_layers]))
+def build_objective(net: nst.VGG19, content: torch.Tensor, style: torch.Tensor) -> tuple[Objective, list[str]]:
+    """The objective nst.transfer builds from its default settings, by the function it uses."""
+    objective = tasks.build_objective(net, nst.Settings(size=max(content.shape[-2:])), content=content, style=style)
+    return objective, list(objective.layers)
 
 
 def plain_loop(net, objective, layers, content, steps):
@@ -162,7 +150,7 @@ def memory_probe(size: int, weights: str, device: str) -> None:
     net = load_net(weights, device)
     content, style = nst.load_image("town", size=size), nst.load_image("swirls", size=size)
     nst.transfer(content, style, net=net, size=size, steps=2, progress=False)
-    if next(net.parameters()).device.type == "cuda":
+    if net.device.type == "cuda":
         print(torch.cuda.max_memory_allocated() / 2**20)
     else:
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -181,7 +169,7 @@ def main() -> None:
         memory_probe(args.memory_probe, args.weights, args.device)
         return
     net = load_net(args.weights, args.device)
-    device = next(net.parameters()).device  # net.device once the network describes itself
+    device = net.device
     content = nst.load_image("town", size=args.size).to(device)
     style = nst.load_image("swirls", size=args.size).to(device)
     print(
@@ -204,7 +192,7 @@ def main() -> None:
     print()
     print(f"plain loop: best loss {plain_best:.5f} at step {plain_hit} ({plain_seconds:.1f} s)")
     print(
-        f"package:    best loss {min(pkg_losses):.5f} at step {result.best_step}; stopped: {result.stopped} "
+        f"package:    best loss {result.best_loss:.5f} at step {result.best_step}; stopped: {result.stopped} "
         f"after {result.steps_done} steps, {result.seconds:.1f} s"
         + (f" (converged at step {result.converged_step})" if getattr(result, "converged_step", None) else "")
     )

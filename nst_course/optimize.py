@@ -8,9 +8,13 @@ them (Gatys et al. 2016, Fig. 2). :func:`optimize` is that procedure, once;
 
 What the loop does, exactly:
 
-* L-BFGS (the paper's optimiser) takes one iteration per step: one forward and
-  one backward pass through the network, no line search, full steps (1.0) by
-  default (``Settings.learning_rate``). Adam is the alternative.
+* L-BFGS (the paper's optimiser) takes one iteration per step: it tries the full
+  step (``Settings.learning_rate``, 1.0) and keeps it when the loss falls enough
+  (the strong Wolfe conditions); otherwise a line search tries shorter or longer
+  ones, up to ``LINE_SEARCH_TRIALS`` more forward and backward passes. Most steps
+  need one pass; the point the search ends on is not measured twice. Without the
+  search, a step could land far uphill and the run never recover
+  (``benchmarks/RESULTS-loop.md``). Adam is the alternative.
 * The optimiser moves an unconstrained tensor; the image is :func:`fold` of it,
   mirrored into [0, 1]. Nothing is clamped after a step, so L-BFGS's curvature
   estimates stay true and the loss does not blow up after convergence (with the
@@ -42,6 +46,9 @@ from .settings import OPTIMIZERS
 from .vgg import VGG19
 
 __all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "converged", "fold", "optimize"]
+
+#: Extra loss evaluations L-BFGS's line search may spend in one step to find a lower loss.
+LINE_SEARCH_TRIALS = 20
 
 #: ``callback(step, losses, image)``: called after every step with the losses
 #: (floats, by term, plus "total") and a detached CPU copy of the image. Return True to stop.
@@ -159,11 +166,19 @@ class Trace:
 
 
 def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torch.optim.Optimizer:
-    """The optimiser over ``image``'s pixels: one L-BFGS iteration per step, or Adam."""
+    """The optimiser over ``image``'s pixels: one L-BFGS iteration (with a line search) per step, or Adam."""
     if name == "lbfgs":
-        # no tolerances: when to stop is the loop's decision, not a side effect of the loss's scale
+        # no tolerances: when to stop is the loop's decision, not a side effect of the loss's scale.
+        # max_eval: torch's default (5/4 of max_iter, so 1) would leave the line search no trial to make.
         return torch.optim.LBFGS(
-            [image], lr=learning_rate, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0
+            [image],
+            lr=learning_rate,
+            max_iter=1,
+            max_eval=1 + LINE_SEARCH_TRIALS,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
         )
     if name == "adam":
         return torch.optim.Adam([image], lr=learning_rate)
@@ -224,48 +239,68 @@ def run_loop(
     trace = Trace(best_image=init.detach().cpu().clamp(0, 1).clone())
     best_free = free.detach().clone()  # a copy on the device; to the CPU once, at the end
     best_so_far: list[float] = []
-    state: dict[str, Any] = {"latest": {}, "scale": None}
+    state: dict[str, Any] = {"latest": {}, "scale": None, "first": True}
+    last: dict[str, Any] = {}  # the point measured last and its gradient: a line search ends on a point it measured
 
-    def evaluate() -> torch.Tensor:
-        image = fold(free)
-        terms = objective(net(image, layers), image)
-        total = torch.stack(list(terms.values())).sum()
-        values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()  # one sync
-        if not math.isfinite(values[0]):
-            raise FloatingPointError(values[0])
-        state["latest"] = dict(zip(terms, values[1:], strict=True)) | {"total": values[0]}
-        if values[0] < trace.best_loss:
-            trace.best_loss, trace.best_step = values[0], trace.steps_done
-            best_free.copy_(free.detach())
-        if state["scale"] is None:
-            state["scale"] = values[0] if values[0] > 0 else 1.0
-        return total / state["scale"]
+    def evaluate(*, gradient: bool) -> torch.Tensor:
+        """The (scaled) loss at ``free``; its terms go to ``state["latest"]``, its gradient to ``free.grad``."""
+        if last and torch.equal(last["free"], free.detach()):
+            if gradient:
+                free.grad = last["grad"].clone()
+            state["latest"] = last["losses"]
+            return last["scaled"]
+        with torch.set_grad_enabled(gradient):
+            image = fold(free)
+            terms = objective(net(image, layers), image)
+            total = torch.stack(list(terms.values())).sum()
+            values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()  # one sync
+            if not math.isfinite(values[0]):
+                raise FloatingPointError(values[0])
+            state["latest"] = dict(zip(terms, values[1:], strict=True)) | {"total": values[0]}
+            if state["scale"] is None:
+                state["scale"] = values[0] if values[0] > 0 else 1.0
+            scaled = total / state["scale"]
+            if gradient:
+                opt.zero_grad(set_to_none=True)
+                scaled.backward()
+                last.update(free=free.detach().clone(), grad=free.grad.detach().clone())
+                last.update(scaled=scaled.detach(), losses=state["latest"])
+        return scaled.detach()
+
+    def keep_if_best() -> None:
+        total = state["latest"]["total"]
+        if total < trace.best_loss:
+            trace.best_loss, trace.best_step = total, trace.steps_done
+            best_free.copy_(free.detach())  # a copy on the device, not to the CPU
 
     def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        scaled = evaluate()
-        scaled.backward()
+        scaled = evaluate(gradient=True)
+        if state["first"]:  # the image this step starts from; later calls are the line search's trials
+            state["first"] = False
+            for name, value in state["latest"].items():
+                trace.history.setdefault(name, []).append(value)
+            keep_if_best()
         return scaled
 
     bar = tqdm(total=steps, desc=description, disable=not progress, leave=False)
     try:
         for step in range(1, steps + 1):
+            state["first"] = True
             opt.step(closure)  # measures the image before this step, then moves it
-            for name, value in state["latest"].items():
-                trace.history.setdefault(name, []).append(value)
             best_so_far.append(trace.best_loss)
             trace.steps_done = step
             bar.update(1)
-            bar.set_postfix(loss=f"{state['latest']['total']:.4g}", refresh=False)
-            if callback is not None and callback(step, dict(state["latest"]), fold(free.detach()).cpu()):
+            start_loss = {name: values[-1] for name, values in trace.history.items()}
+            bar.set_postfix(loss=f"{start_loss['total']:.4g}", refresh=False)
+            if callback is not None and callback(step, start_loss, fold(free.detach()).cpu()):
                 trace.stopped = "stopped"
                 break
             if converged(best_so_far, stop_tolerance, stop_window):
                 trace.stopped, trace.converged_step = "converged", step
                 break
         else:
-            with torch.no_grad():  # the image after the last step has not been measured yet
-                evaluate()
+            evaluate(gradient=False)  # the image after the last step: often measured already by the line search
+            keep_if_best()
     except KeyboardInterrupt:
         trace.stopped = "interrupted"
     except FloatingPointError as exc:

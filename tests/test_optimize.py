@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import urllib.request
 
 import pytest
@@ -230,22 +231,26 @@ def test_callback_returning_true_stops_early(net, photo, painting):
 
 def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_image(net, photo):
     target = net(photo, ["conv1_1"])["conv1_1"]
-    calls = {"n": 0}
+    poisoned = {"now": False}
 
     class Poisoned(Objective):
         def __call__(self, features, image):
-            calls["n"] += 1
             terms = super().__call__(features, image)
-            if calls["n"] >= 4:
+            if poisoned["now"]:
                 terms["content conv1_1"] = terms["content conv1_1"] * float("nan")
             return terms
+
+    def poison_from_step_4(step, losses, image):
+        poisoned["now"] = step >= 3
 
     objective = Poisoned(content_targets={"conv1_1": target})
     start = torch.rand(photo.shape, generator=torch.Generator().manual_seed(0))
     with pytest.raises(nst.OptimizationError, match="the loss became nan at step 4") as info:
-        optimize(net, objective, start, steps=10, progress=False)
+        optimize(net, objective, start, steps=10, progress=False, callback=poison_from_step_4)
     kept = info.value.result
-    assert kept.stopped == "error" and len(kept.history["total"]) == 3
+    # step 4 starts from an image that step 3's line search measured before the poison: 4 good losses
+    assert kept.stopped == "error" and len(kept.history["total"]) == 4
+    assert all(math.isfinite(value) for value in kept.history["total"])
     assert torch.isfinite(kept.image).all() and not torch.equal(kept.image, start)
 
 

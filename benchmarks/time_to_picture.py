@@ -1,0 +1,257 @@
+"""Time to a good picture: the package's transfer against a plain tutorial loop, in one run.
+
+Run:  python benchmarks/time_to_picture.py [--size 256] [--steps 300] [--device cpu]
+                                           [--memory-sizes 256,512] [--weights random]
+
+Both optimise the same objective (the package's defaults, built by the function
+``nst.transfer`` uses) with the same network and the same
+images ("town" and "swirls"), starting from the content image. The plain loop is what a
+tutorial writes: torch L-BFGS, one iteration per step, step 1, clamp to [0, 1] after
+each step, ``--steps`` steps. The package runs ``nst.transfer`` with its defaults
+(``--steps`` is its upper bound; its stopping rule usually ends it sooner).
+
+Prints: the plain loop's best loss and the seconds it took to reach it; the seconds the
+package took to reach that loss (and the ratio); the package's own best loss, why and
+when it stopped; seconds per step and per loss evaluation of each (ratios); the
+floating-point rate of one step (forward and backward, counted by torch) as a share of
+a float32 matrix multiply measured here; and the peak memory of one step at each of
+``--memory-sizes`` (each in a fresh process, so the figures do not mix).
+Compare the ratios printed by one run: on a shared machine absolute times drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+
+import nst_course as nst
+from nst_course import tasks
+from nst_course.objective import Objective
+
+
+def load_net(weights: str, device: str | None) -> nst.VGG19:
+    return nst.load_vgg19(weights=weights, device=device, progress=False)
+
+
+def build_objective(net: nst.VGG19, content: torch.Tensor, style: torch.Tensor) -> tuple[Objective, list[str]]:
+    """The objective nst.transfer builds from its default settings, by the function it uses."""
+    objective = tasks.build_objective(net, nst.Settings(size=max(content.shape[-2:])), content=content, style=style)
+    return objective, list(objective.layers)
+
+
+def plain_loop(net, objective, layers, content, steps):
+    """The tutorial loop. Returns (seconds after each step, loss before each step, evaluations)."""
+    image = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=50)
+    losses, times, evals = [], [], [0]
+
+    def closure():
+        opt.zero_grad()
+        terms = objective(net(image, layers), image)
+        loss = torch.stack(list(terms.values())).sum()
+        loss.backward()
+        losses.append(loss.item())
+        evals[0] += 1
+        return loss
+
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.step(closure)
+        with torch.no_grad():
+            image.clamp_(0, 1)
+        times.append(time.perf_counter() - start)
+    return times, losses, evals[0]
+
+
+def package_run(net, content, style, steps):
+    """nst.transfer with its defaults. Returns (seconds after each step, loss before each step, result, evaluations)."""
+    times, start = [], time.perf_counter()
+
+    def note(step, losses, image):
+        times.append(time.perf_counter() - start)
+
+    with counting_evaluations(net) as evals:
+        result = nst.transfer(
+            content, style, net=net, size=max(content.shape[-2:]), steps=steps, callback=note, progress=False
+        )
+    return times, result.history["total"], result, evals[0]
+
+
+@contextlib.contextmanager
+def counting_evaluations(net: nst.VGG19):
+    """Count the network's forward passes that will be differentiated (one per loss evaluation)."""
+    counted = [0]
+
+    def count(module, inputs):
+        counted[0] += torch.is_grad_enabled()
+
+    hook = net.register_forward_pre_hook(count)
+    try:
+        yield counted
+    finally:
+        hook.remove()
+
+
+def seconds_per_evaluation(net, objective, layers, content, steps: int = 10, rounds: int = 3) -> tuple[float, float]:
+    """(plain, package) seconds per loss evaluation over ``steps`` steps, the fastest of ``rounds`` alternated runs.
+
+    The package runs :func:`nst.optimize` (the loop alone, stopping rule off) on the same objective.
+    """
+    plain, package = math.inf, math.inf
+    for _ in range(rounds):
+        times, _, evals = plain_loop(net, objective, layers, content, steps)
+        plain = min(plain, times[-1] / evals)
+        with counting_evaluations(net) as counted:
+            result = nst.optimize(net, objective, content, steps=steps, stop_tolerance=0.0, progress=False)
+        package = min(package, result.seconds / counted[0])
+    return plain, package
+
+
+def first_reaching(losses, target):
+    return next((i for i, loss in enumerate(losses) if loss <= target), None)
+
+
+def matmul_gflops(device: torch.device, n: int = 1024, repeats: int = 10) -> float:
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    sync(device)
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def step_gflops(net, objective, layers, content, repeats: int = 3) -> tuple[float, float]:
+    """(GFLOP in one forward + backward, GFLOP/s it runs at)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    image = content.clone().requires_grad_(True)
+
+    def once():
+        terms = objective(net(image, layers), image)
+        torch.stack(list(terms.values())).sum().backward()
+
+    with FlopCounterMode(display=False) as counter:
+        once()
+    flop = counter.get_total_flops()
+    once()
+    sync(content.device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        once()
+    sync(content.device)
+    return flop / 1e9, flop * repeats / (time.perf_counter() - start) / 1e9
+
+
+def peak_memory_mb(size: int, weights: str, device: str) -> float:
+    """Peak memory of loading the network and running two steps at ``size``, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-probe", str(size), "--weights", weights, "--device", device],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def memory_probe(size: int, weights: str, device: str) -> None:
+    net = load_net(weights, device)
+    content, style = nst.load_image("town", size=size), nst.load_image("swirls", size=size)
+    nst.transfer(content, style, net=net, size=size, steps=2, progress=False)
+    if net.device.type == "cuda":
+        print(torch.cuda.max_memory_allocated() / 2**20)
+    else:
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--weights", default="random")
+    parser.add_argument("--memory-sizes", default="256,512")
+    parser.add_argument("--memory-probe", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_probe:
+        memory_probe(args.memory_probe, args.weights, args.device)
+        return
+    net = load_net(args.weights, args.device)
+    device = net.device
+    content = nst.load_image("town", size=args.size).to(device)
+    style = nst.load_image("swirls", size=args.size).to(device)
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {device}; weights: {net.weights}"
+    )
+    print(f"town + swirls at {tuple(content.shape[-2:])} px, at most {args.steps} steps")
+    objective, layers = build_objective(net, content, style)
+
+    plain_times, plain_losses, plain_evals = plain_loop(net, objective, layers, content, args.steps)
+    plain_best = min(plain_losses)
+    plain_hit = first_reaching(plain_losses, plain_best)
+    plain_seconds = plain_times[min(plain_hit, len(plain_times) - 1)]
+    pkg_times, pkg_losses, result, evals = package_run(net, content, style, args.steps)
+    pkg_hit = first_reaching(pkg_losses, plain_best)
+    pkg_seconds = pkg_times[pkg_hit] if pkg_hit is not None and pkg_hit < len(pkg_times) else math.nan
+    plain_step = plain_times[-1] / len(plain_times)
+    pkg_step = pkg_times[-1] / len(pkg_times)
+
+    print()
+    print(f"plain loop: best loss {plain_best:.5f} at step {plain_hit} ({plain_seconds:.1f} s)")
+    print(
+        f"package:    best loss {result.best_loss:.5f} at step {result.best_step}; stopped: {result.stopped} "
+        f"after {result.steps_done} steps, {result.seconds:.1f} s"
+        + (f" (converged at step {result.converged_step})" if getattr(result, "converged_step", None) else "")
+    )
+    reached = "never" if pkg_hit is None else f"step {pkg_hit}, {pkg_seconds:.1f} s"
+    print(f"package reaches the plain loop's best: {reached}; time ratio {pkg_seconds / plain_seconds:.2f}")
+    print(
+        f"whole runs: package {result.seconds:.1f} s / plain {plain_times[-1]:.1f} s = "
+        f"{result.seconds / plain_times[-1]:.2f}"
+    )
+    print(f"seconds per step: package {pkg_step:.3f} / plain {plain_step:.3f} = {pkg_step / plain_step:.2f}")
+    print(f"evaluations per step: package {evals / result.steps_done:.2f}, plain {plain_evals / args.steps:.2f}")
+    pkg_eval, plain_eval = pkg_times[-1] / evals, plain_times[-1] / plain_evals
+    print(f"seconds per evaluation in the runs above: package {pkg_eval:.3f} / plain {plain_eval:.3f}")
+    plain_eval, pkg_eval = seconds_per_evaluation(net, objective, layers, content)
+    print(
+        f"seconds per evaluation, fastest of 3 alternated 10-step runs: package {pkg_eval:.3f} / plain "
+        f"{plain_eval:.3f} = {pkg_eval / plain_eval:.2f}"
+    )
+    gflop, rate = step_gflops(net, objective, layers, content)
+    matmul = matmul_gflops(device)
+    print(
+        f"one step: {gflop:.2f} GFLOP at {rate:.1f} GFLOP/s = {100 * rate / matmul:.0f}% of a float32 "
+        f"1024x1024 matmul here ({matmul:.1f} GFLOP/s)"
+    )
+    for size in [int(s) for s in args.memory_sizes.split(",") if s]:
+        peak = peak_memory_mb(size, args.weights, args.device)
+        kind = "GPU memory allocated" if device.type == "cuda" else "process RSS"
+        print(f"peak {kind} for a {size} px transfer: {peak:.0f} MiB")
+    print(
+        json.dumps(
+            {"plain_best": plain_best, "package_best": result.best_loss, "time_ratio": pkg_seconds / plain_seconds}
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

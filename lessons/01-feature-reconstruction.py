@@ -164,13 +164,14 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# **Answer.** Shallow layers give the photo back. The deeper the layer, the more the
-# reconstruction drifts in colour and fine detail: relu4_2 and relu5_2 keep the rough
-# layout (bright sky above, darker town and river below) but not the pixels. At 128 px
-# relu5_2 has only 8 x 5 positions, so it can keep little more than where bright and
-# dark regions are; at the paper's 512 px it has 32 x 22 and its reconstruction is
-# sharper. With untrained weights the deep reconstructions are noisier than the
-# paper's. How far is each from the photo, pixel by pixel?
+# **Answer.** relu1_2 and relu2_2 give the photo back, colours included. From relu3_2
+# on, the reconstruction keeps the houses, the river and the sky in place while the
+# pixels drift: high-frequency coloured noise appears, because many different images
+# give the same deep features. relu4_2 keeps the outlines of the houses under that
+# noise; relu5_2 keeps only a faint trace of the layout. At 128 px relu5_2 has only
+# 8 x 5 positions to describe the whole image; at the paper's 512 px it has 32 x 22,
+# and its reconstruction keeps more. With untrained weights the deep reconstructions
+# are noisier than the paper's. How far is each from the photo, pixel by pixel?
 
 # %%
 errors = {name: float((result.image - photo).abs().mean()) for name, result in results.items()}

@@ -224,12 +224,13 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# **Answer.** With relu1_1 alone only the colours and the finest grain come back, spread
-# evenly. Each added layer brings back larger structures (blobs, then strokes and
-# patches of a similar colour), and none of the layouts matches the painting's: the Gram
-# matrices do not know where things were. At 128 px, relu5_1 sees the image on an 8 x 5
-# grid, so the last layer adds little here; with untrained weights the structures are
-# less painterly than in the paper.
+# **Answer.** relu1_1 alone brings back the painting's colours, in small patches
+# spread over the image, with none of its layout. Each added layer makes the patches
+# larger and smoother, as deeper layers see larger regions (24 px at relu3_1, 156 px at
+# relu5_1). None of the layouts matches the painting's: the Gram matrices do not know
+# where things were. With untrained weights the strokes and swirls of the paper's
+# Fig. 1 do not come back, only colours and blobs; and at 128 px relu5_1 sees the
+# image on an 8 x 5 grid, so the last layer adds little.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -267,14 +268,14 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# **Answer.** Look at the pictures rather than trust a rule: the layout is kept either
-# way, because both layers hold the same information up to the sign. What differs is
-# what is matched: the conv reconstruction must also reproduce every *negative*
-# response, which relu4_2 ignores, so it is held closer to the photo; the relu
-# reconstruction only has to switch on the same features, so it is freer in colour and
-# contrast. For textures, the conv Gram matrices also correlate negative responses, and
-# the statistics being matched are not the paper's. Neither is wrong; only relu is the
-# paper's method, and weights and settings tuned on one do not carry over to the other.
+# **Answer.** With untrained weights the two sides look almost alike: the same layout
+# and noise in the reconstructions, the same colours and patches in the textures (the
+# conv texture is a little grainier). The difference is in *what* is matched: conv
+# features keep their negative responses, so the conv loss also asks the image to
+# reproduce where a filter responds negatively, which relu4_2 ignores, and the conv Gram
+# matrices correlate negative responses too. With trained weights the difference can be
+# larger: run this cell with `NST_COURSE_WEIGHTS=imagenet` and look. Either way, only
+# relu is the paper's method, and weights tuned on one side do not carry over.
 # Both runs lowered their loss:
 
 # %%

@@ -250,9 +250,9 @@ plotting.plot_losses(result.history, title=f"Loss per term, nst.transfer · weig
 # %% [markdown]
 # **Answer.** The content term starts at zero and rises: every step that makes the
 # image more like the painting moves its relu4_2 features away from the photo's, and the
-# optimiser accepts that at the exchange rate $\alpha/\beta$. The style terms fall, the
-# shallow layers (relu1_1, relu2_1: colours and fine texture) fastest; the deep ones
-# move least.
+# optimiser accepts that at the exchange rate $\alpha/\beta$. The style terms fall;
+# read off the plot which fell furthest on this network (the curves are on a log
+# scale, so equal drops are equal factors).
 
 # %%
 # NBVAL_CHECK_OUTPUT

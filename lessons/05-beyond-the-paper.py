@@ -86,11 +86,11 @@ for name, value in style_features.items():
     print(f"{name}: |m m^T| / |G| = {float(share):.2f}")
 
 # %% [markdown]
-# Rectified (relu) features are never negative, so their means are large and much of
-# their Gram matrix is the outer product of the means; pre-ReLU conv outputs have means
-# nearer zero. The numbers above say which holds for the layers used here. A style loss
-# could match the means and the covariances separately instead, which weighs the two
-# parts differently. Does the texture change?
+# Where the share is near 1, most of the Gram matrix is just the outer product of the
+# channel means. Every layer after the first reads rectified input (never negative), so
+# its channel means are far from zero. A style loss could match the means and the
+# covariances separately instead, which weighs the two parts differently. Does the
+# texture change?
 #
 # ### Exercise: a mean + covariance style loss
 #

@@ -86,11 +86,11 @@ for name, value in style_features.items():
     print(f"{name}: |m m^T| / |G| = {float(share):.2f}")
 
 # %% [markdown]
-# Rectified (relu) features are never negative, so their means are large and much of
-# their Gram matrix is the outer product of the means; pre-ReLU conv outputs have means
-# nearer zero. The numbers above say which holds for the layers used here. A style loss
-# could match the means and the covariances separately instead, which weighs the two
-# parts differently. Does the texture change?
+# Where the share is near 1, most of the Gram matrix is just the outer product of the
+# channel means. Every layer after the first reads rectified input (never negative), so
+# its channel means are far from zero. A style loss could match the means and the
+# covariances separately instead, which weighs the two parts differently. Does the
+# texture change?
 #
 # ### Exercise: a mean + covariance style loss
 #
@@ -167,8 +167,9 @@ print(f"the next cell will take about {seconds:.0f} s (2 runs of {settings.steps
 # %%
 gram_texture = nst.synthesize_texture(style, settings=settings, net=net, progress=False)
 noise = torch.rand(style.shape, generator=torch.Generator().manual_seed(settings.seed))  # the same start
+objective = PerLayerStyle(your_loss, style, settings.style_layers)
 covariance_texture = nst.optimize(
-    net, PerLayerStyle(your_loss, style, settings.style_layers), noise, steps=settings.steps, learning_rate=settings.lr
+    net, objective, noise, steps=settings.steps, learning_rate=settings.lr, progress=False
 )
 print(f"Gram: loss fell to {100 * (1 - gram_texture.loss_drop):.2g}% of its start")
 print(f"mean + covariance: loss fell to {100 * (1 - covariance_texture.loss_drop):.2g}% of its start")
@@ -445,7 +446,12 @@ print(f"the next cell will take about {seconds:.0f} s")
 # %%
 objective = nst.build_objective(net, settings, content=photo, style=style)
 smooth = nst.optimize(
-    net, WithTotalVariation(objective, your_tv, tv_weight), photo, steps=settings.steps, learning_rate=settings.lr
+    net,
+    WithTotalVariation(objective, your_tv, tv_weight),
+    photo,
+    steps=settings.steps,
+    learning_rate=settings.lr,
+    progress=False,
 )
 plotting.show_images(
     [plain.image, smooth.image, high_pass_picture(plain.image), high_pass_picture(smooth.image)],
@@ -477,14 +483,21 @@ print("the TV term lowered the high-frequency energy:", energy["with"] < energy[
 # %%
 if net.weights.pretrained:
     untrained = nst.load_vgg19(weights="random")
-    seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps, runs=2)
-    print(f"trained weights found: two more runs with untrained ones, about {seconds:.0f} s")
+    seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps, runs=4)
+    print(f"trained weights found: four more runs, about {seconds:.0f} s")
+    content_layer = settings.content_layers[0]
+    reconstructions = [
+        nst.reconstruct(photo, layer=content_layer, settings=settings, net=n, progress=False) for n in (net, untrained)
+    ]
     untrained_texture = nst.synthesize_texture(style, settings=settings, net=untrained, progress=False)
     untrained_transfer = nst.transfer(photo, style, settings=settings, net=untrained, progress=False)
+    trained_row = [reconstructions[0].image, gram_texture.image, plain.image]
+    untrained_row = [reconstructions[1].image, untrained_texture.image, untrained_transfer.image]
     plotting.show_images(
-        [gram_texture.image, untrained_texture.image, plain.image, untrained_transfer.image],
-        ["texture, trained", "texture, untrained", "transfer, trained", "transfer, untrained"],
-        suptitle=f"Trained ({net.weights}) vs untrained weights",
+        [*trained_row, *untrained_row],
+        [f"{content_layer} reconstruction", "texture", "transfer", "untrained", "untrained", "untrained"],
+        columns=3,
+        suptitle=f"Top: trained ({net.weights}). Bottom: untrained weights",
         size=3.0,
     )
 else:

@@ -136,11 +136,15 @@ passed = nst.check_objective(make_objective)
 # The paper optimises the pixels with L-BFGS. This is what `nst.optimize` does,
 # exactly; your loop will do the same:
 #
-# - **One evaluation per step.** Each step is one L-BFGS iteration (`max_iter=1`): one
-#   forward and one backward pass through the network. There is **no line search** and
-#   the full step size (`lr=1.0`); a line search would cost several evaluations per step.
-#   L-BFGS keeps the last 50 steps (`history_size=50`) to estimate the curvature, and
-#   never stops by itself (`tolerance_grad=0`, `tolerance_change=0`): the loop decides.
+# - **One iteration per step, with a line search.** Each step is one L-BFGS iteration
+#   (`max_iter=1`): L-BFGS proposes a direction and tries the full step (`lr=1.0`); a
+#   strong-Wolfe line search (`line_search_fn="strong_wolfe"`) keeps it when the loss falls
+#   enough, and otherwise tries shorter or longer steps, up to 20 more evaluations
+#   (`max_eval=21`; torch's default, one evaluation in all, leaves it no room). Most steps
+#   need one trial. Without the search, a step can land far uphill and the run not
+#   recover: measured in `benchmarks/RESULTS-loop.md`. L-BFGS keeps the last 50 steps
+#   (`history_size=50`) to estimate the curvature, and never stops by itself
+#   (`tolerance_grad=0`, `tolerance_change=0`): the loop decides.
 # - **The loss divided by its first value.** Before `backward()`, the loss is divided by
 #   its value at the first evaluation (a plain number). L-BFGS's very first step is
 #   proportional to the gradient, so without this its size would depend on the loss's
@@ -163,11 +167,14 @@ passed = nst.check_objective(make_objective)
 # - **What it does:** optimises a free tensor that starts as a copy of `init` (clamped to
 #   [0, 1] once, a leaf tensor that requires grad) with `torch.optim.LBFGS` as described
 #   above: a closure that clears the gradients, makes the image `nst.fold(free)`,
-#   evaluates the objective's total on it, records it, divides it by the first recorded
-#   total, calls `backward()` and returns the divided loss; then `steps` calls of the
-#   optimiser's `step(closure)`.
+#   evaluates the objective's total on it, divides it by the total of the very first
+#   evaluation (keep that number), calls `backward()` and returns the divided loss; then
+#   `steps` calls of the optimiser's `step(closure)`. The closure may run several times in
+#   one step (the line search's trials); `step(closure)` returns the divided loss of the
+#   image the step started from.
 # - **Output:** `(image, losses)`: the final image `nst.fold(free)`, detached, and the list
-#   of total losses (floats, one per step, each measured before that step's update).
+#   of total losses (floats, undivided, one per step, each the loss of the image that step
+#   started from).
 
 
 # %%
@@ -175,20 +182,31 @@ def loop(net, objective, init, steps):
     """L-BFGS on the pixels, one evaluation per step, as nst.optimize does it."""
     # BEGIN SOLUTION: (image, losses) after `steps` L-BFGS steps, as described above
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
-    optimizer = torch.optim.LBFGS([free], lr=1.0, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
-    losses = []
+    optimizer = torch.optim.LBFGS(
+        [free],
+        lr=1.0,
+        max_iter=1,
+        max_eval=21,
+        line_search_fn="strong_wolfe",
+        history_size=50,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+    )
+    first = []
 
     def closure():
         optimizer.zero_grad()
         image = nst.fold(free)
         total = sum(objective(net(image, objective.layers), image).values())
-        losses.append(total.item())
-        scaled = total / losses[0]
+        if not first:
+            first.append(total.item())
+        scaled = total / first[0]
         scaled.backward()
         return scaled
 
+    losses = []
     for _ in range(steps):
-        optimizer.step(closure)
+        losses.append(optimizer.step(closure).item() * first[0])
     return nst.fold(free).detach(), losses
     # END SOLUTION
 
@@ -210,7 +228,9 @@ with torch.no_grad():
     content_targets = net(photo, settings.content_layers)
     style_targets = {name: my_gram(value) for name, value in net(style, settings.style_layers).items()}
 objective = my_objective_maker(content_targets, style_targets, alpha, beta)
-seconds = nst.estimate_seconds(net, photo, layers=objective.layers, steps=settings.steps, runs=2)
+# your loop measures each step's start twice (once as the last trial of the step before),
+# the package once: about three runs' worth of evaluations in all
+seconds = nst.estimate_seconds(net, photo, layers=objective.layers, steps=settings.steps, runs=3)
 print(f"the next cell will take about {seconds:.0f} s (2 runs of {settings.steps} steps)")
 
 # %% [markdown]
@@ -272,7 +292,7 @@ print("same size as the photo:", result.image.shape == photo.shape)
 # times a content error of the same relative size, a rule of thumb rather than a
 # law. Try β 0.3 and 30, a shallow content layer (relu2_2, Fig. 5: at 128 px it keeps
 # far more of the photo's detail than relu4_2, whose grid is 16 x 11), or the style
-# layers relu1_1 and relu2_1 only (Fig. 4, top rows).
+# layers relu1_1 and relu2_1 only (Fig. 4: the rows with the fewest style layers).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -336,8 +356,8 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 #
 # - Style transfer minimises $\alpha\,\mathcal{L}_{content} + \beta\,\mathcal{L}_{style}$
 #   over the pixels; your objective and your loop reproduce the package's run.
-# - The loop: one L-BFGS evaluation per step, full steps, no line search, the loss divided
-#   by its first value, the pixels folded into [0, 1] rather than clamped, and a stop
+# - The loop: one L-BFGS iteration per step, the full step tried first and a strong-Wolfe
+#   line search when it does not lower the loss enough, the loss divided by its first value, the pixels folded into [0, 1] rather than clamped, and a stop
 #   once the loss has stopped falling.
 # - $\alpha/\beta$ sets the exchange rate between content and style; its good value
 #   depends on the loss normalisation and the network.

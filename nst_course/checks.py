@@ -35,7 +35,7 @@ from .losses import content_loss as _content_loss
 from .losses import gram_matrix as _gram_matrix
 from .losses import layer_style_loss as _layer_style_loss
 from .objective import Objective
-from .optimize import fold, optimize
+from .optimize import LINE_SEARCH_TRIALS, fold, optimize
 
 __all__ = [
     "REFERENCES",
@@ -527,6 +527,7 @@ def _variant_loop(
     fold_pixels: bool = True,
     learning_rate: float = 1.0,
     history_size: int = 50,
+    line_search: bool = True,
 ) -> list[float]:
     """A loop with one thing changed: what a learner's loop gives when that one thing is missing.
 
@@ -535,22 +536,31 @@ def _variant_loop(
     """
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
     opt = torch.optim.LBFGS(
-        [free], lr=learning_rate, max_iter=1, history_size=history_size, tolerance_grad=0.0, tolerance_change=0.0
+        [free],
+        lr=learning_rate,
+        max_iter=1,
+        max_eval=1 + LINE_SEARCH_TRIALS,
+        history_size=history_size,
+        line_search_fn="strong_wolfe" if line_search else None,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
     )
-    losses: list[float] = []
+    first: list[float] = []
 
     def closure() -> torch.Tensor:
         if zero_grad:
             opt.zero_grad()
         image = fold(free) if fold_pixels else free
         total = torch.stack(list(objective(net(image, objective.layers), image).values())).sum()
-        losses.append(total.item())
-        scaled = total / losses[0] if scale else total
+        if not first:
+            first.append(total.item() if scale else 1.0)
+        scaled = total / first[0]
         scaled.backward()
         return scaled
 
+    losses: list[float] = []
     for _ in range(steps):
-        opt.step(closure)
+        losses.append(float(opt.step(closure).detach()) * first[0])
         if not fold_pixels:
             with torch.no_grad():
                 free.clamp_(0, 1)
@@ -565,7 +575,7 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     package's loop step by step, and the image must stay in [0, 1]. When they
     do not, the check reruns the loop with one ingredient changed (no
     ``zero_grad``, no scaling by the first loss, a clamp instead of the fold, another step
-    size) to name the mistake. Prints ✓ or a hint; returns whether it passed.
+    size, no line search) to name the mistake. Prints ✓ or a hint; returns whether it passed.
     """
     name = "loop"
     net, objective, init = _loop_problem()
@@ -589,8 +599,9 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     if len(losses) != steps:
         return _report(
             name,
-            f"{len(losses)} losses for {steps} steps: record the total loss once per step, in the closure "
-            "(one L-BFGS iteration per step evaluates it once)",
+            f"{len(losses)} losses for {steps} steps: record the total loss once per step, the one the step "
+            "starts from (optimizer.step(closure) returns it; the closure runs more than once when the line "
+            "search tries several steps)",
             "",
         )
     _, want = reference_loop(net, objective, init, steps)
@@ -605,6 +616,8 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
         "you optimise the image itself and clamp it: optimise a free tensor and measure nst.fold(free), "
         "so that no clamp moves the pixels behind L-BFGS's back": {"fold_pixels": False},
         "the step size differs: use lr=1.0 (full L-BFGS steps)": {"learning_rate": 0.5},
+        "your loop takes every step as it comes: give LBFGS a line search, line_search_fn='strong_wolfe', and "
+        "room for its trials, max_eval=21 (torch's default allows one evaluation in all)": {"line_search": False},
         "the L-BFGS memory differs: use history_size=50": {"history_size": 100},
     }
     for variant_hint, change in variants.items():
@@ -616,8 +629,9 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     return _report(
         name,
         f"the losses part from nst.optimize's at step {step + 1} ({losses[step]:.6g} instead of {want[step]:.6g}): "
-        "one L-BFGS iteration per step over a free tensor (max_iter=1, lr=1.0, history_size=50, no tolerance "
-        "stop); in the closure: zero_grad, image = nst.fold(free), loss / first loss, backward",
+        "one L-BFGS iteration per step over a free tensor (max_iter=1, lr=1.0, history_size=50, "
+        "line_search_fn='strong_wolfe', max_eval=21, no tolerance stop); in the closure: zero_grad, "
+        "image = nst.fold(free), loss / first loss, backward",
         "",
     )
 

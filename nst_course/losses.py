@@ -6,7 +6,8 @@ Shapes: features are (B, C, H, W) tensors from one layer; Gram matrices are
 Normalisation (``normalization=``):
 
 * ``"relative"`` (default): the squared error divided by the target's squared
-  magnitude, so every layer's loss starts near 1 whatever the layer's scale.
+  magnitude: each layer's loss is its error as a fraction of its target (0 when the
+  features match, 1 when they are all zero), whatever the layer's scale.
   This is what makes untrained networks work (He, Wang & Hopcroft 2016) and
   lets one set of weights serve trained and untrained networks alike.
 * ``"paper"``: Gatys et al. 2016, eq. (1) and (4): 1/2 sum (F - P)^2 for content,
@@ -14,8 +15,10 @@ Normalisation (``normalization=``):
 * ``"mean"``: the mean squared error.
 
 The paper's alpha/beta ratios (1e-3 and so on) belong to ``"paper"``
-normalisation on the paper's rescaled network; with ``"relative"`` the
-weights mean "how many times more the style counts than the content".
+normalisation on the paper's rescaled network; with ``"relative"`` each weight
+multiplies a relative error, so beta = 3 prices a style error at three times a
+content error of the same relative size (where the balance settles still depends
+on the images).
 """
 
 from __future__ import annotations

@@ -195,10 +195,32 @@ def test_objective_check_gives_the_right_hint(fn, expected, capsys):
 # ---------------------------------------------------------------- the loop (lesson 03)
 
 
-def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, fold=True, lr=1.0, detach=False):
+def _ours_loop(
+    net,
+    objective,
+    init,
+    steps,
+    *,
+    zero_grad=True,
+    scale=True,
+    fold=True,
+    lr=1.0,
+    detach=False,
+    search="strong_wolfe",
+    trials=21,
+):
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
-    optimizer = torch.optim.LBFGS([free], lr=lr, max_iter=1, history_size=50, tolerance_grad=0.0, tolerance_change=0.0)
-    losses = []
+    optimizer = torch.optim.LBFGS(
+        [free],
+        lr=lr,
+        max_iter=1,
+        max_eval=trials,
+        line_search_fn=search,
+        history_size=50,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+    )
+    first = []
 
     def closure():
         if zero_grad:
@@ -207,13 +229,15 @@ def _ours_loop(net, objective, init, steps, *, zero_grad=True, scale=True, fold=
         total = sum(objective(net(image, objective.layers), image).values())
         if detach:
             total = total.detach()
-        losses.append(total.item())
-        loss = total / losses[0] if scale else total
+        if not first:
+            first.append(total.item())
+        loss = total / first[0] if scale else total
         loss.backward()
         return loss
 
+    losses = []
     for _ in range(steps):
-        optimizer.step(closure)
+        losses.append(optimizer.step(closure).item() * (first[0] if scale else 1.0))
         if not fold:  # the common tutorial loop: clamp the image itself
             with torch.no_grad():
                 free.clamp_(0, 1)
@@ -228,6 +252,8 @@ LOOP_CASES = [
     (lambda *args: _ours_loop(*args, scale=False), "divide the loss by its first value"),
     (lambda *args: _ours_loop(*args, fold=False), "clamp it"),
     (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
+    (lambda *args: _ours_loop(*args, search=None), "line_search_fn='strong_wolfe'"),
+    (lambda *args: _ours_loop(*args, trials=None), "max_eval=21"),
     (lambda *args: _ours_loop(*args, detach=True), "no gradient path"),
     (lambda *args: (_ours_loop(*args)[0], _ours_loop(*args)[1][:-1]), "losses for"),
     (lambda *args: _ours_loop(*args)[0], "return two things"),

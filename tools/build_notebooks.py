@@ -57,8 +57,9 @@ CHECK = "# NBVAL_CHECK_OUTPUT"
 QUICK_ENV = {"NST_COURSE_QUICK": "1", "NST_COURSE_WEIGHTS": "random", "MPLBACKEND": "Agg"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 INSTALL_HINT = (
-    "nst_course (or a package it needs) is not installed in this kernel: run  %pip install nst-course  "
-    "(or %pip install the course wheel your teacher gave you, nst_course-*.whl), then restart the kernel"
+    "nst_course (or a package it needs) is not installed in this kernel: %pip install the course wheel "
+    "your teacher gave you (%pip install nst_course-*.whl) or the course's repository "
+    '(%pip install "nst-course @ git+REPOSITORY-URL"), then restart the kernel'
 )
 # The first code cell of every notebook: where the package is missing (a hosted kernel, a fresh
 # environment) the lesson stops here with one line, not with a traceback further down.

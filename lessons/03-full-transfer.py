@@ -357,7 +357,8 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # - Style transfer minimises $\alpha\,\mathcal{L}_{content} + \beta\,\mathcal{L}_{style}$
 #   over the pixels; your objective and your loop reproduce the package's run.
 # - The loop: one L-BFGS iteration per step, the full step tried first and a strong-Wolfe
-#   line search when it does not lower the loss enough, the loss divided by its first value, the pixels folded into [0, 1] rather than clamped, and a stop
+#   line search when it does not lower the loss enough, the loss divided by its first
+#   value, the pixels folded into [0, 1] rather than clamped, and a stop
 #   once the loss has stopped falling.
 # - $\alpha/\beta$ sets the exchange rate between content and style; its good value
 #   depends on the loss normalisation and the network.

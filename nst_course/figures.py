@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,7 +254,8 @@ def plot_normalisations(scales: LossScales, ratios: Sequence[float] = FIG4_RATIO
     left.bar([p - 0.2 for p in positions], [scales.content[n] for n in names], 0.4, label="content loss")
     left.bar([p + 0.2 for p in positions], [scales.style[n] for n in names], 0.4, label="style loss")
     left.set_yscale("log")
-    left.set_xticks(list(positions), [NORMALISATION_LABELS[n].replace(", ", ",\n", 1) for n in names], fontsize=7)
+    labels = [textwrap.fill(NORMALISATION_LABELS[n], 16) for n in names]
+    left.set_xticks(list(positions), labels, fontsize=7)
     left.set_ylabel("loss of the reference image")
     left.legend(fontsize=8)
     left.set_title(f"The same two losses, five scales\n({scales.reference})", fontsize=9)

@@ -117,6 +117,20 @@ def same_kind_layer(block: int, index: int, *, like: str = CONTENT_LAYER) -> str
     return f"{kind.group() if kind else 'conv'}{block}_{index}"
 
 
+def short_caption(caption: str) -> str:
+    """A painting's caption short enough for a panel title; a stand-in still names what it stands for.
+
+    >>> short_caption("The Scream, Edvard Munch (1893)")
+    'The Scream'
+    >>> short_caption("'waves' (built-in stand-in: The Scream is not downloaded)")
+    "'waves' for The Scream"
+    """
+    stand_in = re.fullmatch(r"(.*) \(built-in stand-in: (.*) is not downloaded\)", caption)
+    if stand_in:
+        return f"{stand_in.group(1)} for {stand_in.group(2)}"
+    return caption.split(", ")[0].split(" (")[0]
+
+
 def layer_set_name(layers: Sequence[str]) -> str:
     """``conv1_1`` or ``conv1_1 … conv3_1``: a row of Fig. 4 by its first and last layer."""
     return layers[0] if len(layers) == 1 else f"{layers[0]} … {layers[-1]}"
@@ -576,7 +590,7 @@ def figure3(
         inputs[f"style {letter}"] = (painting, caption)
         scales = loss_scales(net, photo, painting, settings=base)
         cfg = replace_settings(base, _translated(scales, ratio, base))
-        label = f"{letter}: {caption.split(' (')[0]}\nα/β = {format_ratio(ratio)} (β = {cfg.beta:.3g} here)"
+        label = f"{letter}: {short_caption(caption)}\nα/β = {format_ratio(ratio)} (β = {cfg.beta:.3g} here)"
         plans.append(Plan(letter, label, photo, painting, cfg, _extra(3, ratio, scales, base, style=caption)))
 
     def draw(panels: list[Panel], title: str):

@@ -90,8 +90,7 @@ def lesson_04(nst, plotting, net):
     from nst_course import figures
 
     settings = nst.lesson_settings(4, init="noise")  # as the lesson draws it: from white noise, like the paper
-    # the built-in stand-in of Composition VII, so that the picture is the same with or without a network
-    return figures.figure4(net=net, settings=settings, style="mosaic", progress=False).show()
+    return figures.figure4(net=net, settings=settings, progress=False).show()
 
 
 def save_small(figure, path: Path) -> None:

@@ -11,8 +11,8 @@
 #
 # **Plan** (about 60 minutes): the numbers (10) · Fig. 4, the centrepiece (20) ·
 # Fig. 3, 5, 6, 7 (25) · key points (5). Each run says first how long it will take; at
-# the lesson's size (64 px, 40 steps per panel) the whole notebook runs in about five
-# minutes on a 2-core laptop.
+# the lesson's size (64 px, 40 steps per panel) the whole notebook runs in about six
+# minutes on one core of a laptop.
 #
 # Every figure is one function of `nst.figures`, built on the same loop as lessons 01
 # to 03. Each returns the panels (every one a `Result` that records its settings) and a
@@ -143,9 +143,12 @@ recorded = [p.result.extra["paper_alpha_over_beta"] for p in fig4.panels]
 print("every panel records the paper's α/β it stands for:", all(r in figures.FIG4_RATIOS for r in recorded))
 
 # %% [markdown]
-# **Answer.** The painting-like corner is the bottom left (all five style layers, the
-# most style weight), the photo-like one the top right. The losses settle the second
-# question on any network: a larger $\beta$ buys a lower style loss at the price of a
+# **Answer.** In the paper the painting-like corner is the bottom left (all five style
+# layers, the most style weight) and the photo-like one the top right. Here the whole
+# left column is blobs of the painting's colours, the two right columns show the town's
+# sky and houses under a grain of noise, and the rows differ little: that is the
+# untrained network at 64 px after 40 steps. The losses settle the second question on
+# any network: a larger $\beta$ buys a lower style loss at the price of a
 # higher content loss, in every row. That is what a weighted sum of two losses does:
 # the optimiser trades one for the other at the exchange rate $\alpha/\beta$.
 #
@@ -169,9 +172,9 @@ cell = figures.figure4(net=net, settings=bigger, layer_sets=[layers], ratios=[ra
 cell.show()
 
 # %% [markdown]
-# At twice the size each deep layer has four times as many positions, and twice the
-# steps take the optimisation further from the noise it started from: the cell gets
-# smoother, and the painting's patterns more distinct.
+# Compare it with its small version in the grid above. At twice the size every layer has
+# four times as many positions, so the town's layout is drawn on a finer grid; the grain
+# of the noise start stays on an untrained network.
 #
 # Or explore the whole plane: choose the paper's $\alpha/\beta$ and the style layers,
 # press *Run*, and watch the image form. The caption gives the paper's number and this
@@ -202,12 +205,16 @@ fig3 = figures.figure3(net=net, settings=settings)
 fig3.show()
 
 # %% [markdown]
-# **What to look at.** The small inset in each panel is its painting. Compare the colours
-# of each result with its inset, and how much of the town's layout each keeps. The
-# $\beta$ in each title differs more than the paper's ratios do: the translation is
-# measured on each painting, whose style loss has its own scale. **Answer:** D has the
-# least style weight of the five, so it keeps the most of the photo, as in the paper;
-# on an untrained network after 40 steps from noise the difference is small.
+# **What to look at.** The small inset in each panel is its painting (offline, a built-in
+# stand-in; the title names the painting it stands for). The paper's ratios ask for a
+# photo-like balance, so the translated $\beta$ are small, and after 40 steps from noise
+# every panel here is still mostly noise with the town's sky and houses showing through;
+# the paper's panels, at 512 px, run to the end on the trained network, are fully
+# painted. The $\beta$ in each title differs more than the paper's ratios do: the
+# translation is measured on each painting, whose style loss has its own scale.
+# **Answer:** D has the least style weight of the five (its $\beta$ is about a fifth of
+# B's here), so it should keep the most of the photo; at this size and step count the
+# difference is hard to see.
 #
 # ## 4 · Fig. 5: which layer holds the content?
 #
@@ -264,9 +271,10 @@ print("every two noise seeds give different images:", different)
 print("the seeds are recorded:", [p.result.settings["seed"] for p in noise])
 
 # %% [markdown]
-# **What to look at.** A and B after 40 steps still look like where they started; the
-# four noise results share the palette and the rough layout, differ in where each blob
-# of colour falls, and end at about the same loss (the ratio above). **Why do only the
+# **What to look at.** After 40 steps A still looks like the photo it started from and
+# B keeps the painting's bands at the top; the four noise results are still grainy, show
+# the same faint layout, differ pixel by pixel, and end at almost the same loss (the
+# ratio above). **Why do only the
 # noise starts give variety?** The loss has many images with (almost) the same value:
 # every rearrangement of the same strokes gives the same Gram matrices. A start from the
 # photo or the painting is one fixed image, so the optimisation ends in the same minimum
@@ -293,8 +301,9 @@ fig7.show()
 
 # %% [markdown]
 # **What to look at.** The result starts as the town and keeps its edges and layout;
-# the weak style term pulls its colours towards the other photograph's. With an untrained
-# network some of that photograph's texture comes too.
+# with the weak style term 40 steps add only a faint grain. In the paper, on the trained
+# network and run to the end, the result takes on the other photograph's colours and
+# lighting.
 #
 # ## Saving figures for a class
 #

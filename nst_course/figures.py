@@ -533,7 +533,11 @@ def _grid(rows: int, columns: int, size: float, title: str, *, aspect: float = 1
     """``rows`` x ``columns`` empty axes for images ``aspect`` (height / width) tall, ``size`` inches wide."""
     from .plotting import _figure
 
-    fig = _figure(size * columns, (size * aspect + 0.45) * rows + 0.8)
+    width = size * columns
+    # about 13 characters of a 10-point title per inch: wrap what would run off a narrow figure
+    lines = [part for line in title.splitlines() for part in textwrap.wrap(line, max(30, int(width * 13.5)))]
+    title = "\n".join(lines)
+    fig = _figure(width, (size * aspect + 0.45) * rows + 0.4 + 0.2 * len(lines))
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -648,7 +652,8 @@ def figure4(
 
     def draw(panels: list[Panel], title: str):
         done = _by_key(panels)
-        fig, axes = _grid(len(rows), len(ratios), 2.2, title, aspect=photo.shape[-2] / photo.shape[-1])
+        width = max(2.2, 6.0 / len(ratios))  # one cell alone is drawn large enough for the titles
+        fig, axes = _grid(len(rows), len(ratios), width, title, aspect=photo.shape[-2] / photo.shape[-1])
         for plan in plans:
             r, c = plan.extra["row"] - 1, plan.extra["column"] - 1
             ax = axes[r][c]
@@ -697,8 +702,8 @@ def _pair_figure(
     def draw(panels: list[Panel], title: str):
         done = _by_key(panels)
         fig, axes = _grid(1, len(plans) + 2, 2.4, title, aspect=photo.shape[-2] / photo.shape[-1])
-        _show(axes[0][0], photo, f"content: {photo_caption}")
-        _show(axes[0][1], painting, f"style: {painting_caption}")
+        _show(axes[0][0], photo, f"content: {short_caption(photo_caption)}")
+        _show(axes[0][1], painting, f"style: {short_caption(painting_caption)}")
         for ax, plan in zip(axes[0][2:], plans, strict=True):
             panel = done.get(plan.key)
             loss = f"\nloss {panel.result.best_loss:.3g}" if panel and panel.result.best_loss is not None else ""

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,20 @@ def same_kind_layer(block: int, index: int, *, like: str = CONTENT_LAYER) -> str
     """The layer ``block_index`` of the same kind ("conv" or "relu") as ``like``."""
     kind = re.match(r"[a-z]+", like)
     return f"{kind.group() if kind else 'conv'}{block}_{index}"
+
+
+def short_caption(caption: str) -> str:
+    """A painting's caption short enough for a panel title; a stand-in still names what it stands for.
+
+    >>> short_caption("The Scream, Edvard Munch (1893)")
+    'The Scream'
+    >>> short_caption("'waves' (built-in stand-in: The Scream is not downloaded)")
+    "'waves' for The Scream"
+    """
+    stand_in = re.fullmatch(r"(.*) \(built-in stand-in: (.*) is not downloaded\)", caption)
+    if stand_in:
+        return f"{stand_in.group(1)} for {stand_in.group(2)}"
+    return caption.split(", ")[0].split(" (")[0]
 
 
 def layer_set_name(layers: Sequence[str]) -> str:
@@ -253,7 +268,8 @@ def plot_normalisations(scales: LossScales, ratios: Sequence[float] = FIG4_RATIO
     left.bar([p - 0.2 for p in positions], [scales.content[n] for n in names], 0.4, label="content loss")
     left.bar([p + 0.2 for p in positions], [scales.style[n] for n in names], 0.4, label="style loss")
     left.set_yscale("log")
-    left.set_xticks(list(positions), [NORMALISATION_LABELS[n].replace(", ", ",\n", 1) for n in names], fontsize=7)
+    labels = [textwrap.fill(NORMALISATION_LABELS[n], 16) for n in names]
+    left.set_xticks(list(positions), labels, fontsize=7)
     left.set_ylabel("loss of the reference image")
     left.legend(fontsize=8)
     left.set_title(f"The same two losses, five scales\n({scales.reference})", fontsize=9)
@@ -517,7 +533,11 @@ def _grid(rows: int, columns: int, size: float, title: str, *, aspect: float = 1
     """``rows`` x ``columns`` empty axes for images ``aspect`` (height / width) tall, ``size`` inches wide."""
     from .plotting import _figure
 
-    fig = _figure(size * columns, (size * aspect + 0.45) * rows + 0.8)
+    width = size * columns
+    # about 13 characters of a 10-point title per inch: wrap what would run off a narrow figure
+    lines = [part for line in title.splitlines() for part in textwrap.wrap(line, max(30, int(width * 13.5)))]
+    title = "\n".join(lines)
+    fig = _figure(width, (size * aspect + 0.45) * rows + 0.4 + 0.2 * len(lines))
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -574,7 +594,7 @@ def figure3(
         inputs[f"style {letter}"] = (painting, caption)
         scales = loss_scales(net, photo, painting, settings=base)
         cfg = replace_settings(base, _translated(scales, ratio, base))
-        label = f"{letter}: {caption.split(' (')[0]}\nα/β = {format_ratio(ratio)} (β = {cfg.beta:.3g} here)"
+        label = f"{letter}: {short_caption(caption)}\nα/β = {format_ratio(ratio)} (β = {cfg.beta:.3g} here)"
         plans.append(Plan(letter, label, photo, painting, cfg, _extra(3, ratio, scales, base, style=caption)))
 
     def draw(panels: list[Panel], title: str):
@@ -632,7 +652,8 @@ def figure4(
 
     def draw(panels: list[Panel], title: str):
         done = _by_key(panels)
-        fig, axes = _grid(len(rows), len(ratios), 2.2, title, aspect=photo.shape[-2] / photo.shape[-1])
+        width = max(2.2, 6.0 / len(ratios))  # one cell alone is drawn large enough for the titles
+        fig, axes = _grid(len(rows), len(ratios), width, title, aspect=photo.shape[-2] / photo.shape[-1])
         for plan in plans:
             r, c = plan.extra["row"] - 1, plan.extra["column"] - 1
             ax = axes[r][c]
@@ -681,8 +702,8 @@ def _pair_figure(
     def draw(panels: list[Panel], title: str):
         done = _by_key(panels)
         fig, axes = _grid(1, len(plans) + 2, 2.4, title, aspect=photo.shape[-2] / photo.shape[-1])
-        _show(axes[0][0], photo, f"content: {photo_caption}")
-        _show(axes[0][1], painting, f"style: {painting_caption}")
+        _show(axes[0][0], photo, f"content: {short_caption(photo_caption)}")
+        _show(axes[0][1], painting, f"style: {short_caption(painting_caption)}")
         for ax, plan in zip(axes[0][2:], plans, strict=True):
             panel = done.get(plan.key)
             loss = f"\nloss {panel.result.best_loss:.3g}" if panel and panel.result.best_loss is not None else ""

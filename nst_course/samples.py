@@ -22,6 +22,7 @@ dependency runs one way: ``images`` asks ``samples``, never the reverse.
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.error
 import urllib.parse
@@ -298,12 +299,18 @@ def find_sample(name: str, *, progress: bool = True) -> Sample:
 
         return Sample(name, Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
     if name in _PROCEDURAL:
-        paint, seed = _PROCEDURAL[name]
-        array = np.clip(paint(np.random.default_rng(seed)).astype(np.float32), 0.0, 1.0)
-        return Sample(name, torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous())
+        return Sample(name, _painted(name).clone())  # a copy: the caller may change its pixels
     if name in PAINTINGS:
         return find_painting(name, PAINTINGS[name], progress=progress)
     raise NSTError(f"no built-in sample {name!r}; choose one of: {', '.join(sample_names())}")
+
+
+@functools.cache
+def _painted(name: str) -> torch.Tensor:
+    """A procedural sample's pixels, drawn once per process (drawing one takes most of a second)."""
+    paint, seed = _PROCEDURAL[name]
+    array = np.clip(paint(np.random.default_rng(seed)).astype(np.float32), 0.0, 1.0)
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
 def find_painting(key: str, painting: Painting, *, progress: bool = True) -> Sample:

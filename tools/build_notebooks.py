@@ -231,13 +231,19 @@ def lesson_sources(prefixes: list[str] | None = None) -> list[Path]:
 
 def build(source: Path, *, run: bool, timeout: int) -> None:
     cells = parse(source.read_text(encoding="utf-8"))
+    built: dict[str, str] = {}  # a notebook's cells -> its stored text: a lesson without exercises runs once
     for target, solutions in zip(targets(source), (False, True), strict=True):
         nb = make_notebook(cells, solutions=solutions)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if run:
-            seconds = execute(nb, target, timeout)
-            print(f"{target.relative_to(ROOT)}: executed in quick mode in {seconds:.0f} s")
-        target.write_text(dumps(clean(nb, target.name)), encoding="utf-8")
+        key = dumps(nb)
+        if key in built:
+            print(f"{target.relative_to(ROOT)}: the same cells as the learner's notebook (no exercises), not run again")
+        else:
+            if run:
+                seconds = execute(nb, target, timeout)
+                print(f"{target.relative_to(ROOT)}: executed in quick mode in {seconds:.0f} s")
+            built[key] = dumps(clean(nb, target.name))
+        target.write_text(built[key], encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

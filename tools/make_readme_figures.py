@@ -89,8 +89,8 @@ def lesson_03(nst, plotting, net):
 def lesson_04(nst, plotting, net):
     from nst_course import figures
 
-    settings = nst.lesson_settings(4)
-    return figures.figure4(net=net, settings=settings, init="noise", progress=False).show()
+    settings = nst.lesson_settings(4, init="noise")  # as the lesson draws it: from white noise, like the paper
+    return figures.figure4(net=net, settings=settings, progress=False).show()
 
 
 def save_small(figure, path: Path) -> None:

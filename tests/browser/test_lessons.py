@@ -314,8 +314,8 @@ def _choose(explorer, kind: str) -> list[str]:
         return ["β = 100", "content conv3_2", "style conv1_1 + conv3_1 —", "weights", "loss fell"]
     if kind == "trade-off":
         _readout(explorer.locator(".nst-paper-ratio"), 0.0001)
-        explorer.locator(".nst-layer-set select").select_option(label="conv1_1 + conv2_1")
-        return ["Paper α/β = 1e-04 → β = ", "style conv1_1 + conv2_1 —", "weights", "loss fell"]
+        explorer.locator(".nst-layer-set select").select_option(label="relu1_1 + relu2_1")  # row 2 of Fig. 4
+        return ["Paper α/β = 1e-04 → β = ", "style relu1_1 + relu2_1 —", "weights", "loss fell"]
     raise AssertionError(kind)
 
 

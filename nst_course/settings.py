@@ -85,8 +85,10 @@ class Settings:
     normalization: str = "relative"
     """How each layer's loss is scaled: see ``nst_course.losses``."""
     scales: tuple[int, ...] = ()
-    """Coarse-to-fine: e.g. (128, 256) optimises at 128 px, upsamples, then 256 px;
-    steps are shared out evenly. Empty means one scale: ``size``."""
+    """Coarse-to-fine: e.g. (128, 256) optimises at 128 px, upsamples, then 256 px. Each scale
+    may take an even share of the steps left, and one that converges sooner leaves the rest
+    to the next. Empty means the package's choice: half the size first, then ``size``, from
+    256 px on (it measured faster there), one scale below. ``(size,)`` forces one scale."""
     preserve_colour: str | None = None
     """Keep the photo's colours in a transfer (Gatys et al. 2017): "luminance" transfers the
     luminance only and keeps the photo's colour channels; "histogram" first gives the style

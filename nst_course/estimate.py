@@ -40,14 +40,17 @@ __all__ = [
 MIB = 2**20
 #: Bytes autograd holds per byte of the kept feature maps (rectified and pooled outputs up to the
 #: deepest layer), the gradients of the backward pass and the losses' own tensors included. Fitted.
-ACTIVATION_FACTOR = 2.6
+ACTIVATION_FACTOR = 2.0
 #: Image-sized float32 vectors each optimiser keeps: L-BFGS 2 x 50 history pairs plus its
 #: direction, previous gradient and the line search's copies; Adam its two moments. The loop
 #: adds the best image, the last point measured and its gradient.
 OPTIMIZER_VECTORS = {"lbfgs": 2 * LBFGS_HISTORY + 8, "adam": 2 + 6}
 #: Loss evaluations (forward + backward passes) per step: L-BFGS's strong-Wolfe line search
 #: needs an extra one now and then (1.01-1.05 measured, benchmarks/RESULTS-loop.md).
-EVALUATIONS_PER_STEP = {"lbfgs": 1.04, "adam": 1.0}
+EVALUATIONS_PER_STEP = {"lbfgs": 1.02, "adam": 1.0}
+#: Passes each scale of a run makes besides its steps: the first step's line search, the targets
+#: (one forward pass of each image, no backward) and the last image's loss (counted, 32 px).
+FIXED_EVALUATIONS = 3
 #: Share of a step spent outside the forward and backward pass (losses, optimiser, copies). Fitted.
 STEP_OVERHEAD = 0.08
 #: A run may use at most this share of the memory available when it starts.
@@ -224,10 +227,9 @@ def estimate_run(
     seconds = math.nan
     if probe:
         per_step = EVALUATIONS_PER_STEP.get(optimizer, 1.0) * (1 + STEP_OVERHEAD)
-        seconds = (
-            runs
-            * per_step
-            * sum(n * seconds_per_evaluation(net, s, layers) for s, n in zip(shapes, shares, strict=True))
+        seconds = runs * sum(
+            (n * per_step + FIXED_EVALUATIONS) * seconds_per_evaluation(net, s, layers)
+            for s, n in zip(shapes, shares, strict=True)
         )
     extra = max(run_bytes(s, layers, optimizer, steps) for s in shapes)
     now = in_use_bytes(net.device)

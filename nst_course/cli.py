@@ -21,7 +21,7 @@ from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, image
 # The engine's API: every name the command line takes from it, in one place.
 from .optimize import OptimizationError
 from .settings import Settings
-from .tasks import load_styles, plan_scales, reconstruct, synthesize_texture, transfer
+from .tasks import COARSE_TO_FINE_FROM, load_styles, plan_scales, reconstruct, synthesize_texture, transfer
 
 EXAMPLES = """\
 examples:
@@ -89,7 +89,8 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
         "--scales",
         type=_ints,
         default=(),
-        help="coarse to fine, e.g. 128,256 (default: half size first from 256 px; give the size alone for one scale)",
+        help=f"coarse to fine, e.g. 128,256 (default: half size first from {COARSE_TO_FINE_FROM} px on; "
+        "give the size alone for one scale)",
     )
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

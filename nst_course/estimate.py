@@ -48,11 +48,14 @@ OPTIMIZER_VECTORS = {"lbfgs": 2 * LBFGS_HISTORY + 8, "adam": 2 + 6}
 #: Loss evaluations (forward + backward passes) per step: L-BFGS's strong-Wolfe line search
 #: needs an extra one now and then (1.01-1.05 measured, benchmarks/RESULTS-loop.md).
 EVALUATIONS_PER_STEP = {"lbfgs": 1.02, "adam": 1.0}
-#: Passes each scale of a run makes besides its steps: the first step's line search, the targets
-#: (one forward pass of each image, no backward) and the last image's loss (counted, 32 px).
-FIXED_EVALUATIONS = 3
-#: Share of a step spent outside the forward and backward pass (losses, optimiser, copies). Fitted.
-STEP_OVERHEAD = 0.08
+#: Passes each scale of a run makes besides its steps, in the probe's units: the first step's
+#: line search, the targets (a forward pass of each image), the last image's loss, the images'
+#: loading and resizing. Fitted with STEP_OVERHEAD (``benchmarks/estimate_accuracy.py``).
+FIXED_EVALUATIONS = 5
+#: A step's cost beyond one probe pass: the losses (Gram matrices of six layers, forward and
+#: backward), the optimiser, the copies, and the probe being the fastest of its passes. Fitted:
+#: with 0.08 a 30-step run at 128 and 256 px took 17-20% more CPU time than estimated.
+STEP_OVERHEAD = 0.3
 #: A run may use at most this share of the memory available when it starts.
 HEADROOM = 0.9
 

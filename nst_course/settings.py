@@ -88,7 +88,8 @@ class Settings:
     """Coarse-to-fine: e.g. (128, 256) optimises at 128 px, upsamples, then 256 px. Each scale
     may take an even share of the steps left, and one that converges sooner leaves the rest
     to the next. Empty means the package's choice: half the size first, then ``size``, from
-    256 px on (it measured faster there), one scale below. ``(size,)`` forces one scale."""
+    256 px on (there it ended at a lower loss in about the same time), one scale below.
+    ``(size,)`` forces one scale."""
     preserve_colour: str | None = None
     """Keep the photo's colours in a transfer (Gatys et al. 2017): "luminance" transfers the
     luminance only and keeps the photo's colour channels; "histogram" first gives the style

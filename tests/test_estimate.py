@@ -33,7 +33,7 @@ def test_time_grows_with_steps_runs_and_scales(net, monkeypatch):
     one = estimate.estimate_settings(net, cfg, shape=(480, 640))
     assert one.scales == (64,) and one.steps == 100
     per_step = 48 * 64 * seconds_per_pixel
-    assert 1.0 < one.seconds / (100 * per_step) < 1.3, "one pass a step, plus the line search and the optimiser"
+    assert 1.0 < one.seconds / (100 * per_step) < 1.6, "one pass a step, plus the line search and the optimiser"
     twice = estimate.estimate_settings(net, nst.Settings(size=64, steps=200, scales=(64,)), shape=(480, 640))
     assert 1.8 < twice.seconds / one.seconds <= 2.0, "twice the steps, twice the time but the fixed passes"
     assert estimate.estimate_settings(net, cfg, shape=(480, 640), runs=3).seconds == pytest.approx(3 * one.seconds)

@@ -190,3 +190,25 @@ def test_from_the_threshold_a_run_goes_coarse_to_fine_and_says_so(net, pair, mon
     assert result.metadata()["nst-course:result"]["scales"] == [MID // 2, MID]
     single = nst.transfer(content, style, settings=replace_settings(cfg, {"scales": (MID,)}), net=net, progress=False)
     assert "scales" not in single.metadata()["nst-course:result"]
+
+
+def test_steps_a_coarse_scale_does_not_use_go_to_the_next(net, pair, monkeypatch):
+    from nst_course import tasks
+
+    budgets = []
+
+    def recording(*args, steps, **kwargs):
+        budgets.append(steps)
+        return real(*args, steps=steps, **kwargs)
+
+    real = tasks.run_loop
+    monkeypatch.setattr(tasks, "run_loop", recording)
+    cfg = nst.Settings(size=MID, steps=20, scales=(MID // 2, MID), stop_tolerance=0.9, stop_window=2)
+    widths = []
+    result = nst.transfer(
+        *pair, settings=cfg, net=net, progress=False, callback=lambda k, losses, img: widths.append(img.shape[-1])
+    )
+    coarse = widths.count(MID // 2)
+    assert coarse < 10, "the coarse scale converged before its share of 10 steps"
+    assert budgets == [10, 20 - coarse], "and the full size got every step it left"
+    assert result.steps_done == len(widths) and result.stopped == "converged"

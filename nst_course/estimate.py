@@ -24,6 +24,7 @@ import torch
 
 from .errors import NSTError
 from .optimize import LBFGS_HISTORY
+from .settings import Settings, plan_scales
 from .vgg import LAYER_NAMES, VGG19, check_layers, describe_layers
 
 __all__ = [
@@ -286,7 +287,7 @@ def check_fits(
 TASKS = ("transfer", "reconstruct", "texture")
 
 
-def task_layers(settings, task: str = "transfer") -> list[str]:
+def task_layers(settings: Settings, task: str = "transfer") -> list[str]:
     """The layers a ``task`` ("transfer", "reconstruct" or "texture") with ``settings`` runs the network through."""
     if task not in TASKS:
         raise NSTError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
@@ -295,11 +296,9 @@ def task_layers(settings, task: str = "transfer") -> list[str]:
 
 
 def estimate_settings(
-    net: VGG19, settings, *, shape: Sequence[int], task: str = "transfer", runs: int = 1, probe: bool = True
+    net: VGG19, settings: Settings, *, shape: Sequence[int], task: str = "transfer", runs: int = 1, probe: bool = True
 ) -> Estimate:
     """:func:`estimate_run` for a run of ``settings`` on an image of ``shape`` (any size: resized as the run will)."""
-    from .tasks import plan_scales
-
     return estimate_run(
         net,
         shape=shape_at(shape, settings.size),

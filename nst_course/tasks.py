@@ -2,8 +2,7 @@
 
 Each builds an :class:`~nst_course.objective.Objective` from the images and the
 settings, picks a start image, and calls the loop in ``nst_course.optimize``,
-once per scale (coarse to fine from :data:`COARSE_TO_FINE_FROM` px, or when
-``Settings.scales`` says so). The
+once per scale (coarse to fine as :func:`~nst_course.settings.plan_scales` says). The
 :class:`~nst_course.optimize.Result` is built once, at the end, with the
 settings used and a description of the network actually used.
 """
@@ -24,29 +23,10 @@ from .estimate import check_fits, shape_at
 from .images import ImageSource, load_image, resize
 from .objective import Objective, content_targets, style_targets
 from .optimize import Callback, OptimizationError, Result, Trace, run_loop
-from .settings import Settings, replace_settings
+from .settings import COARSE_TO_FINE_FROM, Settings, plan_scales, replace_settings
 from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, load_vgg19
 
 __all__ = ["COARSE_TO_FINE_FROM", "plan_scales", "reconstruct", "run", "synthesize_texture", "transfer"]
-
-#: From this size on, a run with ``Settings.scales`` empty optimises at half the size first,
-#: upsamples and continues. Measured at 256 px (``benchmarks/RESULTS-loop.md``, section 3): it
-#: reached the one-scale run's final loss in 0.69-0.93 of the time and ended 0.2-2.7% lower,
-#: though the whole run, ended by the stopping rule, took 1.10-1.14x as long.
-COARSE_TO_FINE_FROM = 256
-
-
-def plan_scales(settings: Settings) -> tuple[int, ...]:
-    """The sizes a run optimises at, smallest first: ``settings.scales``, or the package's choice.
-
-    >>> plan_scales(Settings(size=128)), plan_scales(Settings(size=512)), plan_scales(Settings(size=512, scales=(512,)))
-    ((128,), (256, 512), (512,))
-    """
-    if settings.scales:
-        return tuple(settings.scales)
-    if settings.size >= COARSE_TO_FINE_FROM:
-        return (settings.size // 2, settings.size)
-    return (settings.size,)
 
 
 def network_for(

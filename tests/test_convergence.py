@@ -168,13 +168,14 @@ def test_the_kept_image_really_has_the_recorded_loss(net, pair):
 
 
 def test_from_the_threshold_a_run_goes_coarse_to_fine_and_says_so(net, pair, monkeypatch):
+    from nst_course import settings as settings_module
     from nst_course import tasks
 
     content, style = pair
     start = tasks.COARSE_TO_FINE_FROM
     assert tasks.plan_scales(nst.Settings(size=start)) == (start // 2, start)
     assert tasks.plan_scales(nst.Settings(size=start - 1)) == (start - 1,)
-    monkeypatch.setattr(tasks, "COARSE_TO_FINE_FROM", MID)  # the same rule at a size a test can afford
+    monkeypatch.setattr(settings_module, "COARSE_TO_FINE_FROM", MID)  # the same rule at a size a test can afford
     widths = []
     cfg = nst.Settings(size=MID, steps=6)
     result = nst.transfer(

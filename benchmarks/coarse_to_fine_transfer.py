@@ -38,7 +38,7 @@ def main() -> None:
     net = nst.load_vgg19(weights=args.weights, device="cpu")
     photo = nst.load_image(content_name, size=args.size)
     style = nst.load_image(style_name, size=args.size)
-    settings = nst.Settings(size=args.size, steps=args.steps)
+    settings = nst.Settings(size=args.size, steps=args.steps, scales=(args.size,))  # one scale: the plan is ours
     print(f"weights: {net.weights}; torch threads: {torch.get_num_threads()}; load average: {os.getloadavg()}")
     print(f"{content_name} in the style of {style_name}, {args.size} px, coarse stage at {coarse_size} px")
     nst.transfer(photo, style, settings=settings, net=net, steps=2, progress=False)  # warm up
@@ -53,7 +53,14 @@ def main() -> None:
     for coarse_steps in [int(k) for k in args.coarse_steps.split(",")]:
         clock = LossClock(target=target)
         small = nst.transfer(
-            photo, style, settings=settings, net=net, size=coarse_size, steps=coarse_steps, progress=False
+            photo,
+            style,
+            settings=settings,
+            net=net,
+            size=coarse_size,
+            scales=(coarse_size,),
+            steps=coarse_steps,
+            progress=False,
         )
         start = nst.resize(small.image, tuple(photo.shape[-2:]))
         fine = nst.transfer(photo, style, settings=settings, net=net, init_image=start, callback=clock, progress=False)

@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/time_to_picture.py [--size 256] [--steps 300] [--device cpu]
                                            [--memory-sizes 256,512] [--weights random]
+                                           [--rounds 3] [--preview-size 128]
 
 Both optimise the same objective (the package's defaults, built by the function
 ``nst.transfer`` uses) with the same network and the same
@@ -14,8 +15,12 @@ Prints: the plain loop's best loss and the seconds it took to reach it; the seco
 package took to reach that loss (and the ratio); the package's own best loss, why and
 when it stopped; seconds per step and per loss evaluation of each (ratios); the
 floating-point rate of one step (forward and backward, counted by torch) as a share of
-a float32 matrix multiply measured here; and the peak memory of one step at each of
-``--memory-sizes`` (each in a fresh process, so the figures do not mix).
+a float32 matrix multiply measured here; how long after Run the first preview image of
+lesson 03's transfer explorer arrives at ``--preview-size`` px; and the peak memory of a
+two-step transfer at each of ``--memory-sizes`` (each in a fresh process, so the figures do
+not mix), next to what ``nst_course.estimate`` predicted before it. The package's run uses
+its defaults, coarse to fine included where they apply; the losses of a smaller scale are
+not compared with the plain loop's.
 Compare the ratios printed by one run: on a shared machine absolute times drift.
 """
 
@@ -74,17 +79,24 @@ def plain_loop(net, objective, layers, content, steps):
 
 
 def package_run(net, content, style, steps):
-    """nst.transfer with its defaults. Returns (seconds after each step, loss before each step, result, evaluations)."""
-    times, start = [], time.perf_counter()
+    """nst.transfer with its defaults (coarse to fine where it applies).
+
+    Returns (seconds after each step, loss before each step, result, evaluations), the
+    losses of the smaller scales replaced by inf: they belong to another objective.
+    """
+    times, widths, start = [], [], time.perf_counter()
 
     def note(step, losses, image):
         times.append(time.perf_counter() - start)
+        widths.append(image.shape[-1])
 
     with counting_evaluations(net) as evals:
         result = nst.transfer(
             content, style, net=net, size=max(content.shape[-2:]), steps=steps, callback=note, progress=False
         )
-    return times, result.history["total"], result, evals[0]
+    full = content.shape[-1]
+    losses = [loss if width == full else math.inf for loss, width in zip(result.history["total"], widths, strict=True)]
+    return times, losses, result, evals[0]
 
 
 @contextlib.contextmanager
@@ -115,6 +127,29 @@ def seconds_per_evaluation(net, objective, layers, content, steps: int = 10, rou
             result = nst.optimize(net, objective, content, steps=steps, stop_tolerance=0.0, progress=False)
         package = min(package, result.seconds / counted[0])
     return plain, package
+
+
+def first_preview_seconds(net: nst.VGG19, size: int) -> tuple[float, float]:
+    """(seconds from Run to the first preview image, seconds the Run handler itself took) in a transfer explorer.
+
+    The explorer is built as in lesson 03 (``lesson_settings(3)`` at ``size``), with the widget
+    front end assumed present; the run is stopped once the first preview has arrived.
+    """
+    from nst_course.widgets import explorers, runtime
+
+    runtime.front_end_available = lambda: True
+    settings = nst.lesson_settings(3, size=size)
+    explorer = explorers.transfer_explorer("town", "swirls", net, settings=settings)
+    blank = explorer.preview.value
+    start = time.perf_counter()
+    explorer.run()
+    handler = time.perf_counter() - start
+    while explorer.preview.value == blank and explorer.running:
+        time.sleep(0.002)
+    first = time.perf_counter() - start
+    explorer.stop()
+    explorer.wait(600)
+    return first, handler
 
 
 def first_reaching(losses, target):
@@ -160,25 +195,31 @@ def step_gflops(net, objective, layers, content, repeats: int = 3) -> tuple[floa
     return flop / 1e9, flop * repeats / (time.perf_counter() - start) / 1e9
 
 
-def peak_memory_mb(size: int, weights: str, device: str) -> float:
-    """Peak memory of loading the network and running two steps at ``size``, in a fresh process."""
+def peak_memory_mb(size: int, weights: str, device: str) -> tuple[float, float]:
+    """(estimated, measured) peak memory of loading the network and two steps at ``size``, in a fresh process."""
     out = subprocess.run(
         [sys.executable, __file__, "--memory-probe", str(size), "--weights", weights, "--device", device],
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    estimated, measured = out.stdout.strip().splitlines()[-1].split()
+    return float(estimated), float(measured)
 
 
-def memory_probe(size: int, weights: str, device: str) -> None:
+def memory_probe(size: int, weights: str, device: str, steps: int = 2) -> None:
+    """Prints the estimated and the measured peak memory (MiB) of a ``steps``-step transfer at ``size``."""
+    from nst_course.estimate import estimate_settings
+
     net = load_net(weights, device)
     content, style = nst.load_image("town", size=size), nst.load_image("swirls", size=size)
-    nst.transfer(content, style, net=net, size=size, steps=2, progress=False)
+    settings = nst.Settings(size=size, steps=steps, scales=(size,))
+    estimated = estimate_settings(net, settings, shape=content.shape, probe=False).peak_mib
+    nst.transfer(content, style, net=net, settings=settings, progress=False)
     if net.device.type == "cuda":
-        print(torch.cuda.max_memory_allocated() / 2**20)
+        print(estimated, torch.cuda.max_memory_allocated() / 2**20)
     else:
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(estimated, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def main() -> None:
@@ -188,6 +229,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights", default="random")
     parser.add_argument("--memory-sizes", default="256,512")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated 10-step runs for seconds per evaluation")
+    parser.add_argument("--preview-size", type=int, default=128, help="size of the widget run (lesson default)")
     parser.add_argument("--memory-probe", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
@@ -201,7 +244,7 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, device {device}; weights: {net.weights}"
     )
-    print(f"town + swirls at {tuple(content.shape[-2:])} px, at most {args.steps} steps")
+    print(f"town + swirls at {tuple(content.shape[-2:])} px, at most {args.steps} steps; load {os.getloadavg()}")
     objective, layers = build_objective(net, content, style)
 
     plain_times, plain_losses, plain_evals = plain_loop(net, objective, layers, content, args.steps)
@@ -223,6 +266,7 @@ def main() -> None:
     )
     reached = "never" if pkg_hit is None else f"step {pkg_hit}, {pkg_seconds:.1f} s"
     print(f"package reaches the plain loop's best: {reached}; time ratio {pkg_seconds / plain_seconds:.2f}")
+    print(f"best loss, package / plain: {result.best_loss / plain_best:.4f}")
     print(
         f"whole runs: package {result.seconds:.1f} s / plain {plain_times[-1]:.1f} s = "
         f"{result.seconds / plain_times[-1]:.2f}"
@@ -231,9 +275,9 @@ def main() -> None:
     print(f"evaluations per step: package {evals / result.steps_done:.2f}, plain {plain_evals / args.steps:.2f}")
     pkg_eval, plain_eval = pkg_times[-1] / evals, plain_times[-1] / plain_evals
     print(f"seconds per evaluation in the runs above: package {pkg_eval:.3f} / plain {plain_eval:.3f}")
-    plain_eval, pkg_eval = seconds_per_evaluation(net, objective, layers, content)
+    plain_eval, pkg_eval = seconds_per_evaluation(net, objective, layers, content, rounds=args.rounds)
     print(
-        f"seconds per evaluation, fastest of 3 alternated 10-step runs: package {pkg_eval:.3f} / plain "
+        f"seconds per evaluation, fastest of {args.rounds} alternated 10-step runs: package {pkg_eval:.3f} / plain "
         f"{plain_eval:.3f} = {pkg_eval / plain_eval:.2f}"
     )
     gflop, rate = step_gflops(net, objective, layers, content)
@@ -242,10 +286,16 @@ def main() -> None:
         f"one step: {gflop:.2f} GFLOP at {rate:.1f} GFLOP/s = {100 * rate / matmul:.0f}% of a float32 "
         f"1024x1024 matmul here ({matmul:.1f} GFLOP/s)"
     )
+    first, handler = first_preview_seconds(net, args.preview_size)
+    print(
+        f"first preview of a widget run at {args.preview_size} px (lesson 03's explorer): {first:.2f} s after Run "
+        f"(the Run handler itself {handler:.2f} s)"
+    )
     for size in [int(s) for s in args.memory_sizes.split(",") if s]:
-        peak = peak_memory_mb(size, args.weights, args.device)
+        estimated, peak = peak_memory_mb(size, args.weights, args.device)
         kind = "GPU memory allocated" if device.type == "cuda" else "process RSS"
-        print(f"peak {kind} for a {size} px transfer: {peak:.0f} MiB")
+        print(f"peak {kind} for a {size} px transfer (2 steps): {peak:.0f} MiB (estimated before: {estimated:.0f} MiB)")
+    print(f"load average at the end: {os.getloadavg()}")
     print(
         json.dumps(
             {"plain_best": plain_best, "package_best": result.best_loss, "time_ratio": pkg_seconds / plain_seconds}

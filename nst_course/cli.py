@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .devices import get_device
 from .errors import NSTError
+from .estimate import check_fits, estimate_settings, shape_at, task_layers
 from .images import load_image
 from .samples import PAINTINGS, sample_names
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
@@ -19,7 +21,7 @@ from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, image
 # The engine's API: every name the command line takes from it, in one place.
 from .optimize import OptimizationError
 from .settings import Settings
-from .tasks import load_styles, reconstruct, synthesize_texture, transfer
+from .tasks import COARSE_TO_FINE_FROM, load_styles, plan_scales, reconstruct, synthesize_texture, transfer
 
 EXAMPLES = """\
 examples:
@@ -79,11 +81,17 @@ def _common(parser: argparse.ArgumentParser, *, steps: int) -> None:
     g.add_argument("--seed", type=int, default=d.seed, help="seed for the starting noise and random weights")
     g.add_argument("--init", default=None, help="starting image: content (transfer's default), noise or style")
     g.add_argument("--optimizer", default=d.optimizer, help="lbfgs (the paper's) or adam")
-    g.add_argument("--lr", type=float, default=None, help="step size (default 0.5 for lbfgs, 0.02 for adam)")
+    g.add_argument("--lr", type=float, default=None, help="step size (default 1 for lbfgs, 0.02 for adam)")
     g.add_argument("--pooling", default="avg", help="avg (the paper's, default) or max")
     g.add_argument("--normalization", default=d.normalization, help="relative (default), paper or mean")
     g.add_argument("--tv-weight", type=float, default=d.tv_weight, help="total-variation weight (default 0)")
-    g.add_argument("--scales", type=_ints, default=(), help="coarse to fine, e.g. 128,256 (steps are shared out)")
+    g.add_argument(
+        "--scales",
+        type=_ints,
+        default=(),
+        help=f"coarse to fine, e.g. 128,256 (default: half size first from {COARSE_TO_FINE_FROM} px on; "
+        "give the size alone for one scale)",
+    )
     g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -226,9 +234,20 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "transfer"
         else [load_image(args.image if args.command == "reconstruct" else args.style)]
     )
+    task = {"transfer": "transfer", "reconstruct": "reconstruct", "texture": "texture"}[args.command]
+    shape = shape_at(images[0].shape, max(plan_scales(settings)))
+    # refuse a size that cannot fit before the network and the run take any memory
+    check_fits(
+        shape,
+        task_layers(settings, task),
+        optimizer=settings.optimizer,
+        device=get_device(args.device),
+        steps=args.steps,
+    )
     # weights=None: the package resolves $NST_COURSE_WEIGHTS (or "auto") itself
     net = load_vgg19(weights=args.weights, pooling=args.pooling, device=args.device, seed=args.seed)
     print(f"weights: {net.weights}; device: {net.device}", file=sys.stderr)
+    print(f"estimate: {estimate_settings(net, settings, shape=images[0].shape, task=task).line()}", file=sys.stderr)
     progress = not args.quiet
     try:
         if args.command == "transfer":

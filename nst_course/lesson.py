@@ -5,8 +5,8 @@
   variable ``NST_COURSE_QUICK=1`` (what the notebook tests set) sizes and step
   counts shrink to almost nothing: the pictures are then meaningless, but every
   cell still runs.
-* :func:`estimate_seconds` times one optimisation step on this machine, so that a
-  lesson can say how long a cell will take before it starts.
+* :func:`estimate_seconds` times one optimisation step on this machine
+  (``nst_course.estimate``), so that a lesson can say how long a cell will take before it starts.
 
 Which network a lesson uses is not a setting: the lesson loads it with
 :func:`nst_course.load_vgg19` and passes it on.
@@ -15,14 +15,13 @@ Which network a lesson uses is not a setting: the lesson loads it with
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 
 import torch
 
 from .errors import NSTError
 from .settings import Settings, replace_settings
-from .vgg import LAYER_NAMES, VGG19, check_layers
+from .vgg import VGG19, check_layers
 
 __all__ = ["PAPER_SIZE_ENV", "QUICK_ENV", "estimate_seconds", "lesson_settings", "quick_mode"]
 
@@ -94,25 +93,16 @@ def estimate_seconds(
     runs: int = 1,
     repeats: int = 2,
 ) -> float:
-    """About how long ``runs`` optimisations of ``steps`` steps on ``image``'s size will take.
+    """About how long ``runs`` optimisations of at most ``steps`` steps on ``image``'s size will take.
 
-    Times ``repeats`` forward and backward passes through ``net`` up to the
-    deepest of ``layers`` (after one warm-up pass) and scales up; the answer
-    is rough (other programs, the optimiser's own work) but of the right size.
-    The timed input is drawn from a generator of its own: the global random
-    state is left as it was.
+    The package's one estimate (:func:`nst_course.estimate.estimate_run`): ``repeats``
+    timed forward and backward passes through ``net`` up to the deepest of ``layers``
+    (after one warm-up pass), times the evaluations a step needs, plus the optimiser's
+    own share. The stopping rule often ends a run sooner. The timed input is drawn from
+    a generator of its own: the global random state is left as it was.
     """
+    from .estimate import EVALUATIONS_PER_STEP, STEP_OVERHEAD, seconds_per_evaluation
+
     layers = check_layers(layers)
-    deepest = max(layers, key=LAYER_NAMES.index)
-    generator = torch.Generator().manual_seed(0)
-    x = torch.rand(image.shape, generator=generator).to(net.device).requires_grad_(True)
-
-    def one_pass() -> None:
-        net(x, [deepest])[deepest].pow(2).mean().backward()
-
-    one_pass()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        one_pass()
-    per_step = (time.perf_counter() - start) / repeats
-    return per_step * steps * runs * 1.1  # +10%: the optimiser, the losses, the callback
+    per_pass = seconds_per_evaluation(net, tuple(image.shape[-2:]), layers, repeats=repeats)
+    return per_pass * EVALUATIONS_PER_STEP["lbfgs"] * (1 + STEP_OVERHEAD) * steps * runs

@@ -49,6 +49,8 @@ __all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "converged
 
 #: Extra loss evaluations L-BFGS's line search may spend in one step to find a lower loss.
 LINE_SEARCH_TRIALS = 20
+#: Curvature pairs L-BFGS remembers (each two image-sized vectors).
+LBFGS_HISTORY = 50
 
 #: ``callback(step, losses, image)``: called after every step with the losses
 #: (floats, by term, plus "total") and a detached CPU copy of the image. Return True to stop.
@@ -175,7 +177,7 @@ def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torc
             lr=learning_rate,
             max_iter=1,
             max_eval=1 + LINE_SEARCH_TRIALS,
-            history_size=50,
+            history_size=LBFGS_HISTORY,
             line_search_fn="strong_wolfe",
             tolerance_grad=0.0,
             tolerance_change=0.0,

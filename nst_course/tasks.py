@@ -2,7 +2,7 @@
 
 Each builds an :class:`~nst_course.objective.Objective` from the images and the
 settings, picks a start image, and calls the loop in ``nst_course.optimize``,
-once per scale (coarse to fine when ``Settings.scales`` says so). The
+once per scale (coarse to fine as :func:`~nst_course.settings.plan_scales` says). The
 :class:`~nst_course.optimize.Result` is built once, at the end, with the
 settings used and a description of the network actually used.
 """
@@ -19,13 +19,14 @@ import torch
 
 from .colour import colour_inputs, colour_output
 from .errors import NSTError
+from .estimate import check_fits, shape_at
 from .images import ImageSource, load_image, resize
 from .objective import Objective, content_targets, style_targets
 from .optimize import Callback, OptimizationError, Result, Trace, run_loop
-from .settings import Settings, replace_settings
+from .settings import COARSE_TO_FINE_FROM, Settings, plan_scales, replace_settings
 from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, load_vgg19
 
-__all__ = ["reconstruct", "run", "synthesize_texture", "transfer"]
+__all__ = ["COARSE_TO_FINE_FROM", "plan_scales", "reconstruct", "run", "synthesize_texture", "transfer"]
 
 
 def network_for(
@@ -70,15 +71,25 @@ def run(
     net = network_for(net, weights=weights, pooling=pooling, device=device, seed=settings.seed)
     content_full = load_image(content) if content is not None else None
     style_full = load_styles(style, settings) if style is not None else None
-    scales = settings.scales or (settings.size,)
-    steps_per_scale = [settings.steps // len(scales) + (i < settings.steps % len(scales)) for i in range(len(scales))]
+    scales = plan_scales(settings)
     used_layers = [*(settings.content_layers if content_full is not None else ())]
     used_layers += settings.style_layers if style_full is not None else ()
+    first = content_full if content_full is not None else style_full[0]
+    check_fits(
+        shape_at(first.shape, max(scales)),
+        used_layers,
+        optimizer=settings.optimizer,
+        device=net.device,
+        steps=settings.steps,
+    )
     generator = torch.Generator().manual_seed(settings.seed)
     traces: list[Trace] = []
     image: torch.Tensor | None = None
     started = time.perf_counter()
-    for index, (size, steps) in enumerate(zip(scales, steps_per_scale, strict=True)):
+    used = 0  # steps taken so far: a scale that converges early leaves its steps to the next
+    for index, size in enumerate(scales):
+        left = settings.steps - used
+        steps = left if index == len(scales) - 1 else max(1, left // (len(scales) - index))
         c = resize(content_full, size).to(net.device) if content_full is not None else None
         s = styles_at(style_full, size, settings, net.device) if style_full is not None else None
         shape = tuple((c if c is not None else resize(style_full[0], size)).shape[-2:])
@@ -94,7 +105,7 @@ def run(
             start = resize(s[0], shape)
         else:
             start = torch.rand((1, 3, *shape), generator=generator)
-        offset = sum(steps_per_scale[:index])
+        offset = used
         stage_callback = (lambda k, losses, img, offset=offset: callback(k + offset, losses, img)) if callback else None
         trace = run_loop(
             net,
@@ -110,6 +121,7 @@ def run(
             description=f"{size}px" if len(scales) > 1 else "optimising",
         )
         traces.append(trace)
+        used += trace.steps_done
         image = trace.best_image
         if trace.stopped not in ("finished", "converged"):
             break

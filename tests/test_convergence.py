@@ -9,6 +9,7 @@ import torch
 
 import nst_course as nst
 from nst_course.optimize import converged, fold
+from nst_course.settings import replace_settings
 from nst_course.tasks import build_objective
 
 SMALL = nst.Settings(size=32, steps=150)
@@ -94,6 +95,48 @@ def test_the_rule_on_sequences():
     assert stops[0] == 30 + 20
 
 
+def worst_rise(total: list[float]) -> float:
+    """The largest loss after a step divided by the best loss before it (1.0: never rose)."""
+    best = list(itertools.accumulate(total, min))
+    return max(later / before for later, before in zip(total[1:], best, strict=False))
+
+
+# The cheapest problem found on which the old loop blows up: town + swirls at 32 px on the conv
+# layers. There the loop with a clamp after each step, step 1 and no line search rose to 3.4x its
+# best at step 4 and to 24x at step 8; the package's loop never rose.
+TINY_BLOW_UP = nst.Settings(size=32, steps=20, stop_tolerance=0.0, **CONV_LAYERS)
+
+
+def clamped_loop(net, objective, content, steps):
+    """The old loop (a plain tutorial's): L-BFGS, one iteration a step, step 1, no line search, clamp after."""
+    image = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=50)
+    losses = []
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.stack(list(objective(net(image, objective.layers), image).values())).sum()
+        loss.backward()
+        losses.append(loss.item())
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+        with torch.no_grad():
+            image.clamp_(0, 1)
+    return losses
+
+
+def test_where_a_clamped_loop_blows_up_the_package_does_not(net):
+    content, style = nst.load_image("town", size=32), nst.load_image("swirls", size=32)
+    objective = build_objective(net, TINY_BLOW_UP, content=content, style=style)
+    assert worst_rise(clamped_loop(net, objective, content, TINY_BLOW_UP.steps)) > 3, "the problem still tests"
+    result = nst.transfer(content, style, settings=TINY_BLOW_UP, net=net, progress=False)
+    assert len(result.history["total"]) == TINY_BLOW_UP.steps
+    rise = worst_rise(result.history["total"])
+    assert rise <= 1.5, f"the loss rose to {rise:.2f}x its best so far"
+
+
 @pytest.mark.slow
 def test_a_run_that_once_jumped_uphill_never_rises_above_its_best(net, pair):
     content, style = pair
@@ -122,3 +165,51 @@ def test_the_kept_image_really_has_the_recorded_loss(net, pair):
     with torch.no_grad():
         terms = objective(net(result.image, objective.layers), result.image)
     assert float(sum(terms.values())) == pytest.approx(result.best_loss, rel=1e-4)
+
+
+def test_from_the_threshold_a_run_goes_coarse_to_fine_and_says_so(net, pair, monkeypatch):
+    from nst_course import settings as settings_module
+    from nst_course import tasks
+
+    content, style = pair
+    start = tasks.COARSE_TO_FINE_FROM
+    assert tasks.plan_scales(nst.Settings(size=start)) == (start // 2, start)
+    assert tasks.plan_scales(nst.Settings(size=start - 1)) == (start - 1,)
+    monkeypatch.setattr(settings_module, "COARSE_TO_FINE_FROM", MID)  # the same rule at a size a test can afford
+    widths = []
+    cfg = nst.Settings(size=MID, steps=6)
+    result = nst.transfer(
+        content,
+        style,
+        settings=cfg,
+        net=net,
+        progress=False,
+        callback=lambda k, losses, img: widths.append(img.shape[-1]),
+    )
+    assert widths == [MID // 2] * 3 + [MID] * 3
+    assert result.image.shape == content.shape and result.steps_done == 6 and len(result.history["total"]) == 6
+    assert result.metadata()["nst-course:result"]["scales"] == [MID // 2, MID]
+    single = nst.transfer(content, style, settings=replace_settings(cfg, {"scales": (MID,)}), net=net, progress=False)
+    assert "scales" not in single.metadata()["nst-course:result"]
+
+
+def test_steps_a_coarse_scale_does_not_use_go_to_the_next(net, pair, monkeypatch):
+    from nst_course import tasks
+
+    budgets = []
+
+    def recording(*args, steps, **kwargs):
+        budgets.append(steps)
+        return real(*args, steps=steps, **kwargs)
+
+    real = tasks.run_loop
+    monkeypatch.setattr(tasks, "run_loop", recording)
+    cfg = nst.Settings(size=MID, steps=20, scales=(MID // 2, MID), stop_tolerance=0.9, stop_window=2)
+    widths = []
+    result = nst.transfer(
+        *pair, settings=cfg, net=net, progress=False, callback=lambda k, losses, img: widths.append(img.shape[-1])
+    )
+    coarse = widths.count(MID // 2)
+    assert coarse < 10, "the coarse scale converged before its share of 10 steps"
+    assert budgets == [10, 20 - coarse], "and the full size got every step it left"
+    assert result.steps_done == len(widths) and result.stopped == "converged"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import NSTError
+from ..estimate import estimate_settings
 from ..images import ImageSource, load_image, resize
 from ..optimize import Result
 from ..samples import sample_names
@@ -94,6 +95,7 @@ def reconstruction_explorer(image: ImageSource, net: VGG19, *, settings: Setting
             ],
             target=lambda cfg: resize(photo, cfg.size),
             target_label="photo (target)",
+            estimate=lambda cfg: estimate_settings(net, cfg, shape=photo.shape, task="reconstruct"),
         )
     )
 
@@ -138,6 +140,7 @@ def texture_explorer(style: ImageSource, net: VGG19, *, settings: Settings | Non
             ],
             target=lambda cfg: resize(painting, cfg.size),
             target_label="style (target)",
+            estimate=lambda cfg: estimate_settings(net, cfg, shape=painting.shape, task="texture"),
         )
     )
 
@@ -199,6 +202,7 @@ def transfer_explorer(
             target=lambda cfg: resize(photo, cfg.size),
             target_label="content",
             figure_count=2,
+            estimate=lambda cfg: estimate_settings(net, cfg, shape=photo.shape),
         )
     )
 
@@ -253,6 +257,7 @@ def trade_off_explorer(
             ],
             target=lambda cfg: resize(photo, cfg.size),
             target_label="content",
+            estimate=lambda cfg: estimate_settings(net, cfg, shape=photo.shape),
         )
     )
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import NSTError
+from ..estimate import Estimate
 from ..images import to_pil
 from ..optimize import Callback, Result
 from ..settings import Settings, replace_settings
@@ -70,6 +71,8 @@ class Declaration:
     target: Callable[[Settings], torch.Tensor]
     target_label: str = "target"
     figure_count: int = 1
+    estimate: Callable[[Settings], Estimate] | None = None
+    """``estimate(settings)``: the run's expected time and peak memory, shown before Run (None: not shown)."""
 
     def starting_choice(self) -> dict[str, Any]:
         return {name: control.read(control.value) for name, control in self.controls.items()}
@@ -204,7 +207,7 @@ class Explorer:
         self.preview.value = png(torch.full_like(target, 0.5))
         self.progress = w.IntProgress(value=0, min=0, max=1, description="steps", layout={"width": "auto"})
         self.progress.add_class("nst-progress")
-        self.status = w.HTML("Press <b>Run</b> to start.")
+        self.status = w.HTML("Press <b>Run</b> to start" + self._estimate_text(declaration.starting_choice()) + ".")
         self.status.add_class("nst-status")
         self.caption = w.HTML("")
         self.caption.add_class("nst-caption")
@@ -245,6 +248,21 @@ class Explorer:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.title}>"
 
+    def _estimate_text(self, choice: Mapping[str, Any]) -> str:
+        """ ": about 20 s for at most 100 steps ..., peak about 900 MiB" for a choice; "" without an estimate."""
+        if self.declaration.estimate is None:
+            return ""
+        try:
+            estimate = self.declaration.estimate(self.declaration.settings_for(choice))
+        except Exception:  # a bad choice is reported when Run is pressed
+            return ""
+        warning = (
+            ""
+            if estimate.fits
+            else f" (more than the {estimate.available / 2**20:.0f} MiB available: use a smaller size)"
+        )
+        return html.escape(f": {estimate.line()}{warning}")
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -276,7 +294,7 @@ class Explorer:
         for figure in self.figures:
             figure.layout.display = "none"
         self.target.value = png(target)
-        self.status.value = f"Running {settings.steps} steps…"
+        self.status.value = f"Running{self._estimate_text(self.choice()) or f' {settings.steps} steps'}…"
         self._thread = threading.Thread(target=self._work, args=(settings,), name="nst-explorer", daemon=True)
         self._thread.start()
         if wait:

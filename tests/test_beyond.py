@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +16,7 @@ from nst_course.checks_beyond import check_mean_covariance_loss, check_tv_loss
 from nst_course.cli import main
 from nst_course.tasks import blended_style_targets, styles_at
 
+ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"size": 48, "steps": 6, "progress": False}
 
 
@@ -112,9 +116,10 @@ def test_blended_targets_are_the_weighted_mean_of_each_styles_grams(net, images)
 
 def test_blend_weights_must_match_the_styles(net, images):
     photo, swirls, waves = images
-    with pytest.raises(nst.NSTError, match=r"style_blend has 3 weight\(s\) for 2 style image\(s\)"):
+    what_to_do = ": give one weight per style image"
+    with pytest.raises(nst.NSTError, match=r"style_blend has 3 weight\(s\) for 2 style image\(s\)" + what_to_do):
         nst.transfer(photo, [swirls, waves], style_blend=[0.2, 0.3, 0.5], net=net, **SMALL)
-    with pytest.raises(nst.NSTError, match=r"style_blend has 2 weight\(s\) for 1 style image\(s\)"):
+    with pytest.raises(nst.NSTError, match=r"style_blend has 2 weight\(s\) for 1 style image\(s\)" + what_to_do):
         nst.transfer(photo, swirls, style_blend=[0.5, 0.5], net=net, **SMALL)
     with pytest.raises(nst.NSTError, match="at least one style image"):
         nst.transfer(photo, [], net=net, **SMALL)
@@ -207,6 +212,39 @@ def test_the_shuffle_check_fails_for_a_position_dependent_gram(net, images, monk
     assert not analysis.position_test(features, statistic=_position_weighted_gram).statistic_unchanged
     monkeypatch.setattr(nst.losses, "gram_matrix", _position_weighted_gram)
     assert not analysis.position_test(features).statistic_unchanged  # the default reads the package's function
+
+
+def _lesson_cell(marker: str) -> str:
+    """The code of lesson 05's one code cell that contains ``marker``."""
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
+    build = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_notebooks", build)
+    spec.loader.exec_module(build)
+    cells = build.parse((ROOT / "lessons" / "05-beyond-the-paper.py").read_text(encoding="utf-8"))
+    (found,) = [cell for cell in cells if cell.kind == "code" and marker in "\n".join(cell.lines)]
+    return "\n".join(found.lines)
+
+
+def test_the_lessons_shuffle_check_fails_when_the_gram_matrix_depends_on_position(net, images, monkeypatch, capsys):
+    """Lesson 05's checked cell, run as the lesson runs it, with the package's Gram matrix and with a planted one."""
+    code = _lesson_cell("position_test(")
+    assert code.startswith("# NBVAL_CHECK_OUTPUT"), "the shuffle check must be a cell nbval compares"
+    settings = nst.Settings(size=48)
+    namespace = {
+        "nst": nst,
+        "net": net,
+        "photo": images[0],
+        "settings": settings,
+        "position_test": analysis.position_test,
+    }
+    exec(code, dict(namespace))
+    assert "the Gram matrix is unchanged: True" in capsys.readouterr().out
+    for module in (nst, nst.losses):  # the lesson calls nst.gram_matrix; position_test's default is losses.gram_matrix
+        monkeypatch.setattr(module, "gram_matrix", _position_weighted_gram)
+    exec(code, dict(namespace))
+    out = capsys.readouterr().out
+    assert "the Gram matrix is unchanged: False" in out, out
+    assert "the features changed (the content loss sees it): True" in out
 
 
 def test_gram_is_covariance_plus_outer_product_of_means(net, images):

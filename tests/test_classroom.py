@@ -84,7 +84,7 @@ def fake_lessons(tmp_path, monkeypatch):
 def test_the_checkout_provides_the_lessons():
     assert classroom.lesson_folder() == ROOT / "notebooks"
     names = [p.as_posix() for p in classroom.lesson_files(solutions=True)]
-    assert len(names) == 8 and names[0].startswith("00-") and names[-1].startswith("solutions/03-")
+    assert len(names) == 10 and names[0].startswith("00-") and names[-1].startswith("solutions/05-")
 
 
 def test_copy_lessons_copies_then_keeps_the_learners_changes(fake_lessons, tmp_path):

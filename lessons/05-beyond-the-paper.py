@@ -22,6 +22,7 @@
 # 10 minutes on a 2-core laptop (each long cell says how long first).
 
 # %%
+import copy
 import dataclasses
 
 import torch
@@ -105,7 +106,7 @@ for name, value in style_features.items():
 def mean_covariance_loss(features, target):
     """Squared differences of channel means plus squared differences of covariance matrices."""
 
-    # BEGIN SOLUTION: return sum((m - m_t)^2) + sum((S - S_t)^2) for channel means m and covariances S
+    # BEGIN SOLUTION: for each input, the channel means m (B, C) and covariances S (B, C, C); return the loss above
     def stats(f):
         b, c, h, w = f.shape
         flat = f.reshape(b, c, h * w)
@@ -406,7 +407,7 @@ for bad in ([1.0], [0.5, -0.5], [0.0, 0.0]):
 # %%
 def tv_loss(image):
     """Total variation: mean squared horizontal plus mean squared vertical neighbour differences."""
-    # BEGIN SOLUTION: return mean((x[..., :, j+1] - x[..., :, j])^2) + mean((x[..., i+1, :] - x[..., i, :])^2)
+    # BEGIN SOLUTION: mean squared horizontal-neighbour difference + mean squared vertical-neighbour difference
     horizontal = image[..., :, 1:] - image[..., :, :-1]
     vertical = image[..., 1:, :] - image[..., :-1, :]
     return horizontal.pow(2).mean() + vertical.pow(2).mean()
@@ -516,8 +517,8 @@ else:
 # no natural scale: multiply every convolution's weights by 2 and every feature at the
 # k-th convolution is multiplied by $2^k$ (ReLU and average pooling pass the factor on).
 # The paper's style loss of a layer grows with the fourth power of its features, so the
-# *deep* layers would count $2^{52}$ times more than before at conv5_1 (the 13th
-# convolution) and only $2^4$ times more at conv1_1: the weight choice silently decides
+# *deep* layers would count $2^{52}$ times more than before at relu5_1 (after the 13th
+# convolution) and only $2^4$ times more at relu1_1: the weight choice silently decides
 # which layers matter. The paper avoided this by rescaling its trained network so each
 # filter's mean activation is 1. The package's `"relative"` normalisation divides each
 # layer's loss by the size of its target, so the factor cancels. **Predict** the losses
@@ -525,8 +526,8 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-base = nst.load_vgg19(weights="random")
-doubled = nst.load_vgg19(weights="random")
+base = net if not net.weights.pretrained else nst.load_vgg19(weights="random")  # an untrained network
+doubled = copy.deepcopy(base)
 with torch.no_grad():
     for module in doubled.modules():
         if isinstance(module, torch.nn.Conv2d):
@@ -556,7 +557,7 @@ print(f"the next cell will take about {seconds:.0f} s (2 textures)")
 # %%
 paper = dataclasses.replace(settings, normalization="paper")
 paper_textures = [nst.synthesize_texture(style, settings=paper, net=n, progress=False) for n in (base, doubled)]
-if net.describe() == base.describe():
+if base is net:
     relative_texture = gram_texture  # part 1 made it with this very network
 else:
     relative_texture = nst.synthesize_texture(style, settings=settings, net=base, progress=False)

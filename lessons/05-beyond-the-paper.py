@@ -38,9 +38,11 @@ photo = nst.load_image("town", size=settings.size)
 style_full, style_caption = nst.load_painting("starry_night")
 style = nst.resize(style_full, settings.size)
 style_b, style_b_caption = nst.load_painting("composition_vii", size=settings.size)
+name_a, name_b = (caption.split(" (")[0] for caption in (style_caption, style_b_caption))  # short names for titles
 print("weights:", net.weights)
-print("style images:", style_caption, "and", style_b_caption)
-print(f"size: {photo.shape[-2]} x {photo.shape[-1]} px; {settings.steps} L-BFGS steps per run")
+print("style A:", style_caption)
+print("style B:", style_b_caption)
+print(f"size: {photo.shape[-2]} x {photo.shape[-1]} px; at most {settings.steps} L-BFGS steps per run")
 print(f"style layers {settings.style_layers}, normalisation {settings.normalization!r}")
 
 # %% [markdown]
@@ -169,8 +171,9 @@ print(f"the next cell will take about {seconds:.0f} s (2 runs of {settings.steps
 gram_texture = nst.synthesize_texture(style, settings=settings, net=net, progress=False)
 noise = torch.rand(style.shape, generator=torch.Generator().manual_seed(settings.seed))  # the same start
 objective = PerLayerStyle(your_loss, style, settings.style_layers)
+stopping = {"stop_tolerance": settings.stop_tolerance, "stop_window": settings.stop_window}  # as the package's runs
 covariance_texture = nst.optimize(
-    net, objective, noise, steps=settings.steps, learning_rate=settings.lr, progress=False
+    net, objective, noise, steps=settings.steps, learning_rate=settings.lr, **stopping, progress=False
 )
 print(f"Gram: loss fell to {100 * (1 - gram_texture.loss_drop):.2g}% of its start")
 print(f"mean + covariance: loss fell to {100 * (1 - covariance_texture.loss_drop):.2g}% of its start")
@@ -178,8 +181,8 @@ print(f"mean + covariance: loss fell to {100 * (1 - covariance_texture.loss_drop
 # %%
 plotting.show_images(
     [style, gram_texture.image, covariance_texture.image],
-    ["style image", "texture: Gram matrices", "texture: means + covariances"],
-    suptitle=f"Two statistics, one loop · weights: {net.weights}",
+    [f"style A: {name_a}", "texture: Gram matrices", "texture: means + covariances (yours)"],
+    suptitle=f"Two textures from the same noise, {settings.size} px · weights: {net.weights}",
     size=3.2,
 )
 
@@ -215,7 +218,8 @@ print("both have the style image's size:", gram_texture.image.shape == covarianc
 # %%
 plotting.show_images(
     [photo, style, match_colour(style, photo)],
-    ["photo", "style image", "style with the photo's colour statistics"],
+    ["photo", f"style A: {name_a}", "style A with the photo's colour mean and covariance"],
+    suptitle='What preserve_colour="histogram" transfers from (a change of colours only: no network)',
     size=3.2,
 )
 
@@ -236,8 +240,8 @@ print("preserve_colour recorded with the result:", kept["luminance"].settings["p
 # %%
 plotting.show_images(
     [photo, plain.image, kept["luminance"].image, kept["histogram"].image],
-    ["photo", "plain transfer", 'preserve_colour="luminance"', 'preserve_colour="histogram"'],
-    suptitle=f"Keeping the photo's colours (Gatys et al. 2017) · weights: {net.weights}",
+    ["photo", "plain transfer (style A)", 'preserve_colour="luminance"', 'preserve_colour="histogram"'],
+    suptitle=f"Keeping the photo's colours (Gatys et al. 2017), {settings.size} px · weights: {net.weights}",
     size=3.2,
 )
 
@@ -268,38 +272,44 @@ print("colour matching is closer to the photo's colours than plain:", distances[
 #
 # **Coarse to fine** (the authors' own code; Gatys et al. 2017): optimise a small image
 # first, upsample it, and continue at full size. A step at half the size has a quarter of
-# the pixels to work on, so it is cheaper (at this lesson's small sizes, about half the
-# price of a full-size step: fixed costs weigh more), and the small image's layout and
-# large strokes are a good start. Does the plan reach the plain transfer's lowest loss
-# (at full size) in less time? The plain transfer above was timed; now the
-# coarse-to-fine plan, stopped as soon as it gets there. **Predict** first.
+# the pixels to work on, so it is cheaper (the next cell prints by how much on your
+# machine: at small sizes fixed costs weigh more, so less than four times), and the small
+# image's layout and large strokes are a good start. Does the plan reach the plain
+# transfer's lowest loss (at full size) in less time? The plain transfer above was timed;
+# now the coarse-to-fine plan, stopped as soon as it gets there. **Predict** first.
 
 # %%
 coarse_size, coarse_steps = settings.size // 2, settings.steps // 2
-seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps)
-print(f"the next cell will take at most about {seconds * 1.3:.0f} s")
+full_step = nst.estimate_seconds(net, photo, layers=layers, steps=1)
+coarse_step = nst.estimate_seconds(net, nst.resize(photo, coarse_size), layers=layers, steps=1)
+print(f"one step takes about {full_step:.2f} s at {settings.size} px and {coarse_step:.2f} s at {coarse_size} px")
+print(f"the next cell will take at most about {coarse_steps * coarse_step + settings.steps * full_step:.0f} s")
 
 # %%
 clock = LossClock(target=plain.best_loss)
 small = nst.transfer(photo, style, settings=settings, net=net, size=coarse_size, steps=coarse_steps, progress=False)
 start = nst.resize(small.image, tuple(photo.shape[-2:]))
 fine = nst.transfer(photo, style, settings=settings, net=net, init_image=start, callback=clock, progress=False)
-reached = clock.reached
+spent = clock.elapsed()
 wall, cpu = single_seconds
-print(f"single scale: {plain.steps_done} steps at {settings.size} px, {wall:.1f} s (CPU {cpu:.1f} s)")
-if reached:
-    print(
-        f"coarse to fine: {coarse_steps} steps at {coarse_size} px + {fine.steps_done} at {settings.size} px "
-        f"reached the same loss in {reached[0]:.1f} s (CPU {reached[1]:.1f} s)"
-    )
+plan = f"{small.steps_done} steps at {coarse_size} px + {fine.steps_done} at {settings.size} px"
+single = f"{plain.steps_done} steps at {settings.size} px"
+print(f"single scale: {single} to loss {plain.best_loss:.4g}: {wall:.1f} s (CPU {cpu:.1f} s)")
+if clock.reached:
+    print(f"coarse to fine: {plan} reached it in {clock.reached[0]:.1f} s (CPU {clock.reached[1]:.1f} s)")
+    print(f"coarse to fine took {clock.reached[1] / cpu:.0%} of the single scale's CPU time")
 else:
-    print(f"coarse to fine did not reach the single-scale loss in {fine.steps_done} full-size steps")
+    print(f"coarse to fine: {plan} did not reach it: lowest {fine.best_loss:.4g} after {spent[1]:.1f} s of CPU")
 
 # %%
 plotting.show_images(
     [plain.image, small.image, fine.image],
-    [f"single scale, {plain.steps_done} steps", f"{coarse_size} px, {coarse_steps} steps", "continued at full size"],
-    suptitle=f"Coarse to fine · weights: {net.weights}",
+    [
+        f"single scale: {plain.steps_done} steps at {settings.size} px",
+        f"coarse: {small.steps_done} steps at {coarse_size} px",
+        f"then {fine.steps_done} steps at {settings.size} px",
+    ],
+    suptitle=f"Coarse to fine, style A · weights: {net.weights}",
     size=3.2,
 )
 
@@ -329,8 +339,12 @@ scaled = {
 }
 plotting.show_images(
     [scaled[0.5].image, plain.image, scaled[2.0].image],
-    ["style_scale 0.5", "style_scale 1 (the paper)", "style_scale 2"],
-    suptitle=f"The painting's scale in the result · weights: {net.weights}",
+    [
+        f"style_scale 0.5 (style A at {round(settings.size * 0.5)} px)",
+        "style_scale 1 (the paper; part 2's plain transfer)",
+        f"style_scale 2 (style A at {settings.size * 2} px)",
+    ],
+    suptitle=f"Style A's scale in a {settings.size} px result · weights: {net.weights}",
     size=3.2,
 )
 
@@ -363,8 +377,13 @@ blended = [
 ]
 plotting.show_images(
     [style, plain.image, *(result.image for result in blended), style_b],
-    ["style A", "A 1.0", *(f"A {a:g} · B {b:g}" for a, b in blends), "style B"],
-    suptitle=f"Blends of two styles · weights: {net.weights}",
+    [
+        f"style A: {name_a}",
+        "A 1 (part 2's plain transfer)",
+        *(f"A {a:g} · B {b:g}" for a, b in blends),
+        f"style B: {name_b}",
+    ],
+    suptitle=f"Blends of two styles (style_blend weights under each result) · weights: {net.weights}",
     size=2.6,
 )
 
@@ -452,13 +471,19 @@ smooth = nst.optimize(
     photo,
     steps=settings.steps,
     learning_rate=settings.lr,
+    **stopping,
     progress=False,
 )
 plotting.show_images(
     [plain.image, smooth.image, high_pass_picture(plain.image), high_pass_picture(smooth.image)],
-    ["without TV", f"with TV, weight {tv_weight:g}", "high-pass: without TV", "high-pass: with TV"],
+    [
+        "without TV (part 2's plain transfer)",
+        f"with TV, weight {tv_weight:g}",
+        "high-pass of the one without TV",
+        "high-pass of the one with TV",
+    ],
     columns=2,
-    suptitle=f"Total variation against artefacts · weights: {net.weights}",
+    suptitle=f"Total variation against artefacts (high-pass pictures: same gain) · weights: {net.weights}",
     size=3.2,
 )
 
@@ -482,10 +507,12 @@ print("the TV term lowered the high-frequency energy:", energy["with"] < energy[
 # the experiment after it runs anywhere.
 
 # %%
+untrained = nst.load_vgg19(weights="random") if net.weights.pretrained else net
 if net.weights.pretrained:
-    untrained = nst.load_vgg19(weights="random")
+    from IPython.display import display
+
     seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps, runs=4)
-    print(f"trained weights found: four more runs, about {seconds:.0f} s")
+    print(f"trained weights found: 4 more runs (2 reconstructions, a texture, a transfer), about {seconds:.0f} s")
     content_layer = settings.content_layers[0]
     reconstructions = [
         nst.reconstruct(photo, layer=content_layer, settings=settings, net=n, progress=False) for n in (net, untrained)
@@ -494,12 +521,15 @@ if net.weights.pretrained:
     untrained_transfer = nst.transfer(photo, style, settings=settings, net=untrained, progress=False)
     trained_row = [reconstructions[0].image, gram_texture.image, plain.image]
     untrained_row = [reconstructions[1].image, untrained_texture.image, untrained_transfer.image]
-    plotting.show_images(
-        [*trained_row, *untrained_row],
-        [f"{content_layer} reconstruction", "texture", "transfer", "untrained", "untrained", "untrained"],
-        columns=3,
-        suptitle=f"Top: trained ({net.weights}). Bottom: untrained weights",
-        size=3.0,
+    titles = [f"{content_layer} reconstruction", "texture of style A", "transfer, style A"]
+    display(
+        plotting.show_images(
+            [*trained_row, *untrained_row],
+            [*(f"{title}: trained" for title in titles), *(f"{title}: untrained" for title in titles)],
+            columns=3,
+            suptitle=f"Top: trained weights ({net.weights}). Bottom: untrained ({untrained.weights})",
+            size=3.0,
+        )
     )
 else:
     print(f"no trained weights here ({net.weights}): every picture in this lesson is from an untrained network")
@@ -526,7 +556,7 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-base = net if not net.weights.pretrained else nst.load_vgg19(weights="random")  # an untrained network
+base = untrained  # the untrained network of the cell above (the lesson's own when it has no trained weights)
 doubled = copy.deepcopy(base)
 with torch.no_grad():
     for module in doubled.modules():
@@ -558,13 +588,14 @@ print(f"the next cell will take about {seconds:.0f} s (2 textures)")
 paper = dataclasses.replace(settings, normalization="paper")
 paper_textures = [nst.synthesize_texture(style, settings=paper, net=n, progress=False) for n in (base, doubled)]
 if base is net:
-    relative_texture = gram_texture  # part 1 made it with this very network
+    relative_texture, relative_title = gram_texture, '"relative" (part 1\'s texture)'  # the same network made it
 else:
     relative_texture = nst.synthesize_texture(style, settings=settings, net=base, progress=False)
+    relative_title = '"relative", base weights'
 plotting.show_images(
     [style, relative_texture.image, paper_textures[0].image, paper_textures[1].image],
-    ["style image", '"relative", any scale', '"paper", base weights', '"paper", weights x 2'],
-    suptitle="Untrained VGG-19: per-layer vs the paper's normalisation",
+    [f"style A: {name_a}", relative_title, '"paper", base weights', '"paper", conv weights x 2'],
+    suptitle=f"Textures from an untrained VGG-19 ({base.weights}): per-layer vs the paper's normalisation",
     size=3.0,
 )
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +16,7 @@ from nst_course.checks_beyond import check_mean_covariance_loss, check_tv_loss
 from nst_course.cli import main
 from nst_course.tasks import blended_style_targets, styles_at
 
+ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"size": 48, "steps": 6, "progress": False}
 
 
@@ -112,9 +116,10 @@ def test_blended_targets_are_the_weighted_mean_of_each_styles_grams(net, images)
 
 def test_blend_weights_must_match_the_styles(net, images):
     photo, swirls, waves = images
-    with pytest.raises(nst.NSTError, match=r"style_blend has 3 weight\(s\) for 2 style image\(s\)"):
+    what_to_do = ": give one weight per style image"
+    with pytest.raises(nst.NSTError, match=r"style_blend has 3 weight\(s\) for 2 style image\(s\)" + what_to_do):
         nst.transfer(photo, [swirls, waves], style_blend=[0.2, 0.3, 0.5], net=net, **SMALL)
-    with pytest.raises(nst.NSTError, match=r"style_blend has 2 weight\(s\) for 1 style image\(s\)"):
+    with pytest.raises(nst.NSTError, match=r"style_blend has 2 weight\(s\) for 1 style image\(s\)" + what_to_do):
         nst.transfer(photo, swirls, style_blend=[0.5, 0.5], net=net, **SMALL)
     with pytest.raises(nst.NSTError, match="at least one style image"):
         nst.transfer(photo, [], net=net, **SMALL)
@@ -207,6 +212,39 @@ def test_the_shuffle_check_fails_for_a_position_dependent_gram(net, images, monk
     assert not analysis.position_test(features, statistic=_position_weighted_gram).statistic_unchanged
     monkeypatch.setattr(nst.losses, "gram_matrix", _position_weighted_gram)
     assert not analysis.position_test(features).statistic_unchanged  # the default reads the package's function
+
+
+def _lesson_cell(marker: str) -> str:
+    """The code of lesson 05's one code cell that contains ``marker``."""
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
+    build = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_notebooks", build)
+    spec.loader.exec_module(build)
+    cells = build.parse((ROOT / "lessons" / "05-beyond-the-paper.py").read_text(encoding="utf-8"))
+    (found,) = [cell for cell in cells if cell.kind == "code" and marker in "\n".join(cell.lines)]
+    return "\n".join(found.lines)
+
+
+def test_the_lessons_shuffle_check_fails_when_the_gram_matrix_depends_on_position(net, images, monkeypatch, capsys):
+    """Lesson 05's checked cell, run as the lesson runs it, with the package's Gram matrix and with a planted one."""
+    code = _lesson_cell("position_test(")
+    assert code.startswith("# NBVAL_CHECK_OUTPUT"), "the shuffle check must be a cell nbval compares"
+    settings = nst.Settings(size=48)
+    namespace = {
+        "nst": nst,
+        "net": net,
+        "photo": images[0],
+        "settings": settings,
+        "position_test": analysis.position_test,
+    }
+    exec(code, dict(namespace))
+    assert "the Gram matrix is unchanged: True" in capsys.readouterr().out
+    for module in (nst, nst.losses):  # the lesson calls nst.gram_matrix; position_test's default is losses.gram_matrix
+        monkeypatch.setattr(module, "gram_matrix", _position_weighted_gram)
+    exec(code, dict(namespace))
+    out = capsys.readouterr().out
+    assert "the Gram matrix is unchanged: False" in out, out
+    assert "the features changed (the content loss sees it): True" in out
 
 
 def test_gram_is_covariance_plus_outer_product_of_means(net, images):
@@ -342,3 +380,28 @@ def test_cli_errors_are_one_line(tmp_path, capsys, args, message):
     assert main(["transfer", *args, "-o", str(tmp_path / "x.png"), *FAST]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+# --- the lesson with trained weights ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_lesson_05_shows_trained_and_untrained_side_by_side_when_trained_weights_load(tmp_path, monkeypatch):
+    """CI has no ImageNet weights: a weights file that says "pretrained" stands in, so the branch runs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from nst_course.vgg import export_weights
+
+    path = export_weights(nst.load_vgg19(weights="random", seed=1), tmp_path / "stand-in.pth")
+    payload = torch.load(path, weights_only=True)
+    torch.save(payload | {"pretrained": True, "source": "a stand-in for trained weights"}, path)
+    monkeypatch.setenv("NST_COURSE_WEIGHTS", str(path))
+    monkeypatch.setenv("NST_COURSE_QUICK", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(ROOT / "notebooks" / "solutions" / "05-beyond-the-paper.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("untrained = ")]
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert "trained weights found" in text, text
+    assert any("image/png" in o.get("data", {}) for o in cell.outputs), "the side-by-side figure was not shown"

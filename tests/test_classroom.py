@@ -84,7 +84,7 @@ def fake_lessons(tmp_path, monkeypatch):
 def test_the_checkout_provides_the_lessons():
     assert classroom.lesson_folder() == ROOT / "notebooks"
     names = [p.as_posix() for p in classroom.lesson_files(solutions=True)]
-    assert len(names) == 10 and names[0].startswith("00-") and names[-1].startswith("solutions/04-")
+    assert len(names) == 12 and names[0].startswith("00-") and names[-1].startswith("solutions/05-")
 
 
 def test_copy_lessons_copies_then_keeps_the_learners_changes(fake_lessons, tmp_path):
@@ -334,7 +334,7 @@ def test_the_wheel_installs_outside_the_checkout_and_every_lesson_runs(course_wh
     done = subprocess.run(
         [bin_dir / "nst-course", "lessons", str(work)], capture_output=True, text=True, env=env, cwd=tmp_path
     )
-    assert done.returncode == 0 and "copied 5 notebook(s)" in done.stdout, done.stderr
+    assert done.returncode == 0 and "copied 6 notebook(s)" in done.stdout, done.stderr
     lessons = sorted(work.glob("[0-9][0-9]-*.ipynb"))
     results = _run_lessons(bin_dir, lessons, env, cwd=work)
     venv = (tmp_path / "venv").resolve()

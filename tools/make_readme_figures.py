@@ -4,7 +4,7 @@ Built-in samples only, each lesson's settings (the paper's losses; quick mode is
 switched off), untrained weights unless ``--weights`` says otherwise; every figure names
 the weights it came from. Takes several minutes on a laptop CPU.
 
-    python tools/make_readme_figures.py                    # all five, random weights
+    python tools/make_readme_figures.py                    # all six, random weights
     python tools/make_readme_figures.py 01 --weights imagenet
 """
 
@@ -93,6 +93,26 @@ def lesson_04(nst, plotting, net):
     return figures.figure4(net=net, settings=settings, progress=False).show()
 
 
+def lesson_05(nst, plotting, net):
+    from nst_course.colour import chroma_difference
+
+    settings = nst.lesson_settings(5)
+    photo = nst.load_image("town", size=settings.size)
+    style = nst.load_image("swirls", size=settings.size)  # built-in: the stand-in the lesson shows offline
+    modes = (None, "luminance", "histogram")
+    results = [nst.transfer(photo, style, settings=settings, net=net, preserve_colour=m, progress=False) for m in modes]
+    names = ["plain transfer", 'preserve_colour="luminance"', 'preserve_colour="histogram"']
+    distances = [chroma_difference(result.image, photo) for result in results]
+    titles = [f"{name}\nchroma difference {d:.3f}" for name, d in zip(names, distances, strict=True)]
+    return plotting.show_images(
+        [photo, style, *(r.image for r in results)],
+        ["town (content)", "'swirls' (style)", *titles],
+        suptitle=f"Lesson 05: keeping the photo's colours (Gatys et al. 2017), {settings.steps} steps · "
+        f"weights: {net.weights}",
+        size=2.6,
+    )
+
+
 def save_small(figure, path: Path) -> None:
     """A PNG with a 256-colour palette: a fraction of the size, no visible change at this scale."""
     import io
@@ -104,7 +124,7 @@ def save_small(figure, path: Path) -> None:
     Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
 
 
-FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03, "04": lesson_04}
+FIGURES = {"00": lesson_00, "01": lesson_01, "02": lesson_02, "03": lesson_03, "04": lesson_04, "05": lesson_05}
 
 
 def main(argv: list[str] | None = None) -> int:

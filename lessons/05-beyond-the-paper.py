@@ -235,7 +235,8 @@ print(f"the next cell will take about {seconds:.0f} s (3 transfers of {settings.
 
 # %%
 single_clock = LossClock()  # times the plain transfer: part 3 races it
-plain = nst.transfer(photo, style, settings=settings, net=net, callback=single_clock, progress=False)
+one_scale = (settings.size,)  # from 256 px the package would go coarse to fine by itself: not here
+plain = nst.transfer(photo, style, settings=settings, net=net, scales=one_scale, callback=single_clock, progress=False)
 single_seconds = single_clock.elapsed()
 kept = {
     mode: nst.transfer(photo, style, settings=settings, net=net, preserve_colour=mode, progress=False)
@@ -296,9 +297,20 @@ print(f"the next cell will take at most about {coarse_steps * coarse_step + sett
 
 # %%
 clock = LossClock(target=plain.best_loss)
-small = nst.transfer(photo, style, settings=settings, net=net, size=coarse_size, steps=coarse_steps, progress=False)
+small = nst.transfer(
+    photo,
+    style,
+    settings=settings,
+    net=net,
+    size=coarse_size,
+    scales=(coarse_size,),
+    steps=coarse_steps,
+    progress=False,
+)
 start = nst.resize(small.image, tuple(photo.shape[-2:]))
-fine = nst.transfer(photo, style, settings=settings, net=net, init_image=start, callback=clock, progress=False)
+fine = nst.transfer(
+    photo, style, settings=settings, net=net, scales=one_scale, init_image=start, callback=clock, progress=False
+)
 spent = clock.elapsed()
 wall, cpu = single_seconds
 plan = f"{small.steps_done} steps at {coarse_size} px + {fine.steps_done} at {settings.size} px"
@@ -327,13 +339,14 @@ plotting.show_images(
 # machine): a step took about 0.53 s at 128 px and 0.20 s at 64 px; the single-scale run
 # reached loss 0.162 after 60 steps in 24.9 s of CPU; 30 steps at 64 px and 28 at 128 px
 # reached it in 15.3 s, 62% of that. Compare the CPU times (other programs inflate the
-# wall-clock ones); your numbers are printed above. The same loss is not the same picture:
-# the coarse-to-fine result is softer, its houses keep some of the blur of the upsampled
-# 64 px start, while the single-scale run has crisper edges. Larger images leave more of the early work (the
-# layout, the large strokes) to the cheap small steps, so the saving should grow with the
-# size: `python benchmarks/coarse_to_fine_transfer.py --size 256` runs the same race. In
-# one call, `nst.transfer(photo, style, scales=(64, 128))` shares the steps between the
-# sizes.
+# wall-clock ones); your numbers are printed above. The same loss is not the same
+# picture: the coarse-to-fine result is softer, its houses keep some of the blur of the
+# upsampled 64 px start, while the single-scale run has crisper edges. Larger images
+# leave more of the early work (the layout, the large strokes) to the cheap small steps,
+# so the saving should grow with the size:
+# `python benchmarks/coarse_to_fine_transfer.py --size 256` runs the same race. In one
+# call, `nst.transfer(photo, style, scales=(64, 128))` shares the steps between the sizes;
+# from 256 px, `nst.transfer` goes coarse to fine by itself (half the size first).
 #
 # **The style image's scale.** The paper resizes the painting to the photo's size. Its
 # strokes then cover as many pixels in the result as in the resized painting. Each layer

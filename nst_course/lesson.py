@@ -29,6 +29,8 @@ QUICK_ENV = "NST_COURSE_QUICK"
 #: Set to 1 to run lessons 01 to 03 at the paper's size (about 512 px): for a GPU, or time.
 PAPER_SIZE_ENV = "NST_COURSE_PAPER_SIZE"
 PAPER_SIZE = 512
+# Lessons 04 and 05 run dozens of optimisations each: they stay at their own sizes.
+_PAPER_SIZE_LESSONS = ("01", "02", "03")
 
 # Sizes and steps per lesson. 128 px keeps the deepest layers (conv5, 1/16 of the
 # image) at 8 x 5 positions: enough to show what they keep, cheap enough for a CPU.
@@ -75,7 +77,7 @@ def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
     """
     key = _lesson_key(lesson)
     values: dict[str, object] = {**_LESSONS[key], **overrides}
-    if _flag(PAPER_SIZE_ENV) and key != "00" and "size" not in overrides:
+    if _flag(PAPER_SIZE_ENV) and key in _PAPER_SIZE_LESSONS and "size" not in overrides:
         values["size"] = PAPER_SIZE  # the paper's size; quick mode still wins below
     if quick_mode():
         for name, most in _QUICK_LESSONS.get(key, _QUICK).items():

@@ -104,6 +104,7 @@ def test_lesson_settings_follow_quick_mode(monkeypatch):
     monkeypatch.setenv("NST_COURSE_QUICK", "0")
     monkeypatch.setenv("NST_COURSE_PAPER_SIZE", "1")
     assert nst.lesson_settings(3).size == 512 and nst.lesson_settings(0).size == 224
+    assert (nst.lesson_settings(4).size, nst.lesson_settings(5).size) == (64, 128)  # many runs: own sizes
     assert nst.lesson_settings(3, size=200).size == 200
 
 

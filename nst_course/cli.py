@@ -21,7 +21,15 @@ from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, image
 # The engine's API: every name the command line takes from it, in one place.
 from .optimize import OptimizationError
 from .settings import Settings
-from .tasks import COARSE_TO_FINE_FROM, load_styles, plan_scales, reconstruct, synthesize_texture, transfer
+from .tasks import (
+    COARSE_TO_FINE_FROM,
+    check_size,
+    load_styles,
+    plan_scales,
+    reconstruct,
+    synthesize_texture,
+    transfer,
+)
 
 EXAMPLES = """\
 examples:
@@ -235,8 +243,11 @@ def _run(args: argparse.Namespace) -> int:
         else [load_image(args.image if args.command == "reconstruct" else args.style)]
     )
     task = {"transfer": "transfer", "reconstruct": "reconstruct", "texture": "texture"}[args.command]
+    # refuse a size too small for the layers, or one that cannot fit, before the network and the
+    # run take any memory (the estimate's probe would otherwise fail inside the network)
+    for size in plan_scales(settings):
+        check_size(shape_at(images[0].shape, size), task_layers(settings, task))
     shape = shape_at(images[0].shape, max(plan_scales(settings)))
-    # refuse a size that cannot fit before the network and the run take any memory
     check_fits(
         shape,
         task_layers(settings, task),

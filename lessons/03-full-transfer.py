@@ -145,10 +145,17 @@ passed = nst.check_objective(make_objective)
 #   recover: measured in `benchmarks/RESULTS-loop.md`. L-BFGS keeps the last 50 steps
 #   (`history_size=50`) to estimate the curvature, and never stops by itself
 #   (`tolerance_grad=0`, `tolerance_change=0`): the loop decides.
+# - **The first step aimed.** L-BFGS learns the curvature from its own steps, so its
+#   first step is a guess. Torch's guess, a step of min(1, 1/sum|g|) along the gradient
+#   g, is tiny on an image of thousands of pixels, and the line search lengthened it
+#   4-5 times before the first picture. `nst.optimize` measures the start once and tries
+#   2 · loss / |g|² instead: where a parabola falling from the loss to 0 along the gradient
+#   would reach its bottom. `nst.first_step_lr(loss, grad)` turns that into the `lr` to
+#   give torch for the first step; after it, `lr` goes back to 1.0.
 # - **The loss divided by its first value.** Before `backward()`, the loss is divided by
-#   its value at the first evaluation (a plain number). L-BFGS's very first step is
-#   proportional to the gradient, so without this its size would depend on the loss's
-#   scale.
+#   its value at the first evaluation (a plain number). The paper's losses on an untrained
+#   network are tiny, and torch's L-BFGS drops a curvature pair whose yᵀs is below 1e-10,
+#   a fixed number: undivided, it would learn no curvature at all.
 # - **Pixels folded into [0, 1].** An image has no values outside [0, 1]. Many tutorials
 #   clamp the pixels after each step; but a clamp moves the image behind L-BFGS's back,
 #   its curvature estimates go wrong, and after converging the loss jumps far above its
@@ -168,10 +175,13 @@ passed = nst.check_objective(make_objective)
 #   [0, 1] once, a leaf tensor that requires grad) with `torch.optim.LBFGS` as described
 #   above: a closure that clears the gradients, makes the image `nst.fold(free)`,
 #   evaluates the objective's total on it, divides it by the total of the very first
-#   evaluation (keep that number), calls `backward()` and returns the divided loss; then
-#   `steps` calls of the optimiser's `step(closure)`. The closure may run several times in
-#   one step (the line search's trials); `step(closure)` returns the divided loss of the
-#   image the step started from.
+#   evaluation (keep that number), calls `backward()` and returns the divided loss. Call
+#   the closure once before the first step, and set the optimiser's `lr`
+#   (`optimizer.param_groups[0]["lr"]`) to `nst.first_step_lr` of what it returned (a
+#   plain number) and of the gradient it left in `free.grad`; then make `steps` calls of
+#   the optimiser's `step(closure)`, with `lr` back at 1.0 after the first. The closure may
+#   run several times in one step (the line search's trials); `step(closure)` returns the
+#   divided loss of the image the step started from.
 # - **Output:** `(image, losses)`: the final image `nst.fold(free)`, detached, and the list
 #   of total losses (floats, undivided, one per step, each the loss of the image that step
 #   started from).
@@ -204,9 +214,11 @@ def loop(net, objective, init, steps):
         scaled.backward()
         return scaled
 
+    optimizer.param_groups[0]["lr"] = nst.first_step_lr(closure().item(), free.grad)
     losses = []
     for _ in range(steps):
         losses.append(optimizer.step(closure).item() * first[0])
+        optimizer.param_groups[0]["lr"] = 1.0
     return nst.fold(free).detach(), losses
     # END SOLUTION
 

@@ -27,7 +27,7 @@ from .images import load_image, read_metadata, resize, save_image, to_pil
 from .lesson import estimate_seconds, lesson_settings, quick_mode
 from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
 from .objective import Objective
-from .optimize import OptimizationError, Result, fold, optimize
+from .optimize import OptimizationError, Result, first_step_lr, fold, optimize
 from .paintings import load_painting
 from .samples import sample_names
 from .settings import Settings
@@ -70,6 +70,7 @@ __all__ = [
     "estimate_seconds",
     "export_weights",
     "figures",
+    "first_step_lr",
     "fold",
     "get_device",
     "gram_matrix",

@@ -14,7 +14,9 @@ What the loop does, exactly:
   ones, up to ``LINE_SEARCH_TRIALS`` more forward and backward passes. Most steps
   need one pass; the point the search ends on is not measured twice. Without the
   search, a step could land far uphill and the run never recover
-  (``benchmarks/RESULTS-loop.md``). Adam is the alternative.
+  (``benchmarks/RESULTS-loop.md``). The first step, which has no curvature to go
+  on, tries the step :func:`first_step_lr` aims, so the first preview comes after
+  two passes, not six. Adam is the alternative.
 * The optimiser moves an unconstrained tensor; the image is :func:`fold` of it,
   mirrored into [0, 1]. Nothing is clamped after a step, so L-BFGS's curvature
   estimates stay true and the loss does not blow up after convergence (with the
@@ -45,7 +47,7 @@ from .images import save_image
 from .settings import OPTIMIZERS
 from .vgg import VGG19
 
-__all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "converged", "fold", "optimize"]
+__all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "converged", "first_step_lr", "fold", "optimize"]
 
 #: Extra loss evaluations L-BFGS's line search may spend in one step to find a lower loss.
 LINE_SEARCH_TRIALS = 20
@@ -203,6 +205,29 @@ def fold(free: torch.Tensor) -> torch.Tensor:
     return torch.where(wrapped <= 1.0, wrapped, 2.0 - wrapped)
 
 
+def first_step_lr(loss: float, grad: torch.Tensor, learning_rate: float = 1.0) -> float:
+    """The ``lr`` that makes torch's L-BFGS try a step of 2 loss / |grad|^2 along -grad first.
+
+    L-BFGS learns the curvature from its own steps, so the first one is a guess. Torch's
+    guess is a step of min(1, 1 / sum|grad|) (times ``lr``): on an image of thousands of
+    pixels a tiny one, which the line search then lengthened by up to 10x a trial, 4-5
+    extra forward and backward passes before the first preview. This guess is the step to
+    the bottom of a parabola that falls from ``loss`` to 0 along the gradient; the search
+    shortens or lengthens it from there, and it needs one trial, not five, and ends lower
+    (``benchmarks/first_step.py``). ``learning_rate`` scales it as it scales every later
+    step. Set the optimiser's ``lr`` to this for the first step and back afterwards.
+
+    >>> x = torch.tensor([3.0, -4.0])  # the loss |x|^2: 25 here, 0 at its bottom, x = 0
+    >>> lr = first_step_lr(25.0, 2 * x)
+    >>> round(lr * min(1.0, 1.0 / float((2 * x).abs().sum())), 6)  # torch's first step: x - 0.5 * 2x = 0
+    0.5
+    """
+    squared = float(grad.pow(2).sum())
+    if not (math.isfinite(squared) and squared > 0 and loss > 0):
+        return learning_rate  # nothing to aim with: torch's own first try
+    return learning_rate * 2.0 * loss / squared * max(1.0, float(grad.abs().sum()))
+
+
 def converged(best: Sequence[float], tolerance: float, window: int) -> bool:
     """The stopping rule: has the best loss improved by at most ``tolerance`` (a fraction) over ``window`` steps?
 
@@ -288,7 +313,10 @@ def run_loop(
     try:
         for step in range(1, steps + 1):
             state["first"] = True
+            if step == 1 and optimizer == "lbfgs":  # measured once: the closure's first call reuses it
+                opt.param_groups[0]["lr"] = first_step_lr(float(evaluate(gradient=True)), free.grad, learning_rate)
             opt.step(closure)  # measures the image before this step, then moves it
+            opt.param_groups[0]["lr"] = learning_rate
             best_so_far.append(trace.best_loss)
             trace.steps_done = step
             bar.update(1)

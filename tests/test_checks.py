@@ -208,6 +208,8 @@ def _ours_loop(
     detach=False,
     search="strong_wolfe",
     trials=21,
+    aim=True,
+    reset=True,
 ):
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
     optimizer = torch.optim.LBFGS(
@@ -235,9 +237,13 @@ def _ours_loop(
         loss.backward()
         return loss
 
+    if aim:  # L-BFGS has no curvature yet: aim its first step
+        optimizer.param_groups[0]["lr"] = nst.first_step_lr(closure().item(), free.grad, lr)
     losses = []
     for _ in range(steps):
         losses.append(optimizer.step(closure).item() * (first[0] if scale else 1.0))
+        if reset:
+            optimizer.param_groups[0]["lr"] = lr
         if not fold:  # the common tutorial loop: clamp the image itself
             with torch.no_grad():
                 free.clamp_(0, 1)
@@ -254,6 +260,8 @@ LOOP_CASES = [
     (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
     (lambda *args: _ours_loop(*args, search=None), "line_search_fn='strong_wolfe'"),
     (lambda *args: _ours_loop(*args, trials=None), "max_eval=21"),
+    (lambda *args: _ours_loop(*args, aim=False), "torch's own tiny first try"),
+    (lambda *args: _ours_loop(*args, reset=False), "set lr back to 1.0"),
     (lambda *args: _ours_loop(*args, detach=True), "no gradient path"),
     (lambda *args: (_ours_loop(*args)[0], _ours_loop(*args)[1][:-1]), "losses for"),
     (lambda *args: _ours_loop(*args)[0], "return two things"),

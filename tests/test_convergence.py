@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.optimize import converged, fold
+from nst_course.optimize import converged, first_step_lr, fold
 from nst_course.settings import replace_settings
 from nst_course.tasks import build_objective
 
@@ -213,3 +213,41 @@ def test_steps_a_coarse_scale_does_not_use_go_to_the_next(net, pair, monkeypatch
     assert coarse < 10, "the coarse scale converged before its share of 10 steps"
     assert budgets == [10, 20 - coarse], "and the full size got every step it left"
     assert result.steps_done == len(widths) and result.stopped == "converged"
+
+
+def test_the_first_step_tries_the_bottom_of_a_parabola_falling_to_zero():
+    x = torch.tensor([3.0, -4.0])
+    loss, grad = float(x.pow(2).sum()), 2 * x  # the loss |x|^2: lowest value 0, at x = 0
+    torch_first_try = min(1.0, 1.0 / float(grad.abs().sum()))  # times lr: what torch's L-BFGS tries first
+    assert first_step_lr(loss, grad) * torch_first_try == pytest.approx(0.5)  # x - 0.5 * grad = 0
+    assert first_step_lr(loss, grad, 0.5) * torch_first_try == pytest.approx(0.25)  # lr scales it
+    small = grad / 100  # sum|g| < 1: torch tries lr itself
+    assert first_step_lr(loss / 1e4, small) * min(1.0, 1.0 / float(small.abs().sum())) == pytest.approx(0.5)
+    assert first_step_lr(loss, torch.zeros(2)) == 1.0  # no direction: torch's own first try
+
+
+@pytest.mark.parametrize("task", ["transfer", "texture", "reconstruction"])
+def test_the_first_preview_costs_two_passes_not_six(net, task, monkeypatch):
+    """Torch's first L-BFGS try is a tiny step that its line search lengthened 4-5 times before the first preview."""
+    passes, at_first_step = [0], []
+    forward = net.forward
+
+    def counting(*args, **kwargs):
+        passes[0] += 1
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(net, "forward", counting)
+    cfg = nst.Settings(size=64, steps=3, stop_tolerance=0.0, init="noise" if task == "reconstruction" else "content")
+    runs = {
+        "transfer": lambda: nst.transfer("town", "swirls", settings=cfg, net=net, progress=False, callback=callback),
+        "texture": lambda: nst.synthesize_texture("swirls", settings=cfg, net=net, progress=False, callback=callback),
+        "reconstruction": lambda: nst.reconstruct("town", settings=cfg, net=net, progress=False, callback=callback),
+    }
+    targets = {"transfer": 2, "texture": 1, "reconstruction": 1}  # the forward passes that compute the targets
+
+    def callback(step, losses, image):
+        at_first_step.append(passes[0])
+
+    result = runs[task]()
+    assert at_first_step[0] - targets[task] <= 2, "the start image and one trial"
+    assert result.history["total"][1] < result.history["total"][0]

@@ -11,9 +11,12 @@ tutorial writes: torch L-BFGS, one iteration per step, step 1, clamp to [0, 1] a
 each step, ``--steps`` steps. The package runs ``nst.transfer`` with its defaults
 (``--steps`` is its upper bound; its stopping rule usually ends it sooner).
 
-Prints: the plain loop's best loss and the seconds it took to reach it; the seconds the
-package took to reach that loss (and the ratio); the package's own best loss, why and
-when it stopped; seconds per step and per loss evaluation of each (ratios); the
+Prints: the plain loop's best loss and the seconds it took to reach it, and its highest
+rise above its best so far; the seconds the package took to reach that loss (and the
+ratio), and to come within 1% and 0.5% of it (against the plain loop's seconds to the
+same); the package's own best loss, why and when it stopped; the package's loop as it
+was before (step 0.5, clamp after each step, all ``--steps`` steps: its default run then),
+its best loss and time against the package's default run; seconds per step and per loss evaluation of each (ratios); the
 floating-point rate of one step (forward and backward, counted by torch) as a share of
 a float32 matrix multiply measured here; how long after Run the first preview image of
 lesson 03's transfer explorer arrives at ``--preview-size`` px; and the peak memory of a
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -54,10 +58,15 @@ def build_objective(net: nst.VGG19, content: torch.Tensor, style: torch.Tensor) 
     return objective, list(objective.layers)
 
 
-def plain_loop(net, objective, layers, content, steps):
-    """The tutorial loop. Returns (seconds after each step, loss before each step, evaluations)."""
+def plain_loop(net, objective, layers, content, steps, lr=1.0, keep=None):
+    """The tutorial loop. Returns (seconds after each step, loss before each step, evaluations).
+
+    ``keep``, a dict, receives the image with the lowest loss as "image".
+    With ``lr=0.5`` it is the package's own loop before it folded the pixels, searched the
+    line and stopped by itself (its default then: 300 steps).
+    """
     image = content.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=50)
+    opt = torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=50)
     losses, times, evals = [], [], [0]
 
     def closure():
@@ -66,6 +75,8 @@ def plain_loop(net, objective, layers, content, steps):
         loss = torch.stack(list(terms.values())).sum()
         loss.backward()
         losses.append(loss.item())
+        if keep is not None and losses[-1] <= min(losses):
+            keep["image"] = image.detach().cpu().clone()
         evals[0] += 1
         return loss
 
@@ -231,6 +242,7 @@ def main() -> None:
     parser.add_argument("--memory-sizes", default="256,512")
     parser.add_argument("--rounds", type=int, default=3, help="alternated 10-step runs for seconds per evaluation")
     parser.add_argument("--preview-size", type=int, default=128, help="size of the widget run (lesson default)")
+    parser.add_argument("--save-images", default=None, help="folder for the three best images, to compare by eye")
     parser.add_argument("--memory-probe", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
@@ -247,7 +259,8 @@ def main() -> None:
     print(f"town + swirls at {tuple(content.shape[-2:])} px, at most {args.steps} steps; load {os.getloadavg()}")
     objective, layers = build_objective(net, content, style)
 
-    plain_times, plain_losses, plain_evals = plain_loop(net, objective, layers, content, args.steps)
+    plain_kept, old_kept = {}, {}
+    plain_times, plain_losses, plain_evals = plain_loop(net, objective, layers, content, args.steps, keep=plain_kept)
     plain_best = min(plain_losses)
     plain_hit = first_reaching(plain_losses, plain_best)
     plain_seconds = plain_times[min(plain_hit, len(plain_times) - 1)]
@@ -257,8 +270,14 @@ def main() -> None:
     plain_step = plain_times[-1] / len(plain_times)
     pkg_step = pkg_times[-1] / len(pkg_times)
 
+    old_times, old_losses, _ = plain_loop(net, objective, layers, content, args.steps, lr=0.5, keep=old_kept)
+    old_best = min(old_losses)
+
     print()
     print(f"plain loop: best loss {plain_best:.5f} at step {plain_hit} ({plain_seconds:.1f} s)")
+    best_so_far = list(itertools.accumulate(plain_losses, min))
+    rises = [later / low for later, low in zip(plain_losses[10:], best_so_far[10:], strict=True)]
+    print(f"plain loop: highest loss after step 10 / best so far: {max(rises, default=1.0):.2f}")
     print(
         f"package:    best loss {result.best_loss:.5f} at step {result.best_step}; stopped: {result.stopped} "
         f"after {result.steps_done} steps, {result.seconds:.1f} s"
@@ -267,10 +286,31 @@ def main() -> None:
     reached = "never" if pkg_hit is None else f"step {pkg_hit}, {pkg_seconds:.1f} s"
     print(f"package reaches the plain loop's best: {reached}; time ratio {pkg_seconds / plain_seconds:.2f}")
     print(f"best loss, package / plain: {result.best_loss / plain_best:.4f}")
+    for margin in (1.01, 1.005):
+        target = margin * plain_best
+        plain_at, pkg_at = first_reaching(plain_losses, target), first_reaching(pkg_losses, target)
+        if pkg_at is None or pkg_at >= len(pkg_times):
+            print(f"time to {margin:.3f}x the plain loop's best: package never")
+            continue
+        ratio = pkg_times[pkg_at] / plain_times[plain_at]
+        print(
+            f"time to {margin:.3f}x the plain loop's best: package {pkg_times[pkg_at]:.1f} s / plain "
+            f"{plain_times[plain_at]:.1f} s = {ratio:.2f}"
+        )
+    print(
+        f"the package's loop before (step 0.5, clamp, all {args.steps} steps): best loss {old_best:.5f} in "
+        f"{old_times[-1]:.1f} s; the package's default run / it: time {result.seconds / old_times[-1]:.2f}, "
+        f"best loss {result.best_loss / old_best:.4f}"
+    )
     print(
         f"whole runs: package {result.seconds:.1f} s / plain {plain_times[-1]:.1f} s = "
         f"{result.seconds / plain_times[-1]:.2f}"
     )
+    if args.save_images:
+        os.makedirs(args.save_images, exist_ok=True)
+        for name, image in (("plain", plain_kept["image"]), ("before", old_kept["image"]), ("package", result.image)):
+            nst.save_image(image, os.path.join(args.save_images, f"{name}.png"))
+        print(f"best images: {args.save_images}/plain.png, before.png, package.png")
     print(f"seconds per step: package {pkg_step:.3f} / plain {plain_step:.3f} = {pkg_step / plain_step:.2f}")
     print(f"evaluations per step: package {evals / result.steps_done:.2f}, plain {plain_evals / args.steps:.2f}")
     pkg_eval, plain_eval = pkg_times[-1] / evals, plain_times[-1] / plain_evals

@@ -235,7 +235,7 @@ print(f"the next cell will take about {seconds:.0f} s (3 transfers of {settings.
 
 # %%
 single_clock = LossClock()  # times the plain transfer: part 3 races it
-one_scale = (settings.size,)  # from 256 px the package would go coarse to fine by itself: not here
+one_scale = (settings.size,)  # from 512 px the package would go coarse to fine by itself: not here
 plain = nst.transfer(photo, style, settings=settings, net=net, scales=one_scale, callback=single_clock, progress=False)
 single_seconds = single_clock.elapsed()
 kept = {
@@ -346,7 +346,8 @@ plotting.show_images(
 # so the saving should grow with the size:
 # `python benchmarks/coarse_to_fine_transfer.py --size 256` runs the same race. In one
 # call, `nst.transfer(photo, style, scales=(64, 128))` shares the steps between the sizes;
-# from 256 px, `nst.transfer` goes coarse to fine by itself (half the size first).
+# from 512 px, `nst.transfer` goes coarse to fine by itself (half the size first; at 256 px
+# its picture was softer than one scale's, as here, and took longer).
 #
 # **The style image's scale.** The paper resizes the painting to the photo's size. Its
 # strokes then cover as many pixels in the result as in the resized painting. Each layer

@@ -191,10 +191,11 @@ def _beyond_problems(settings: Settings) -> list[str]:
 
 
 #: From this size on, a run with ``Settings.scales`` empty optimises at half the size first,
-#: upsamples and continues. Measured at 256 px (``benchmarks/RESULTS-loop.md``, section 3): it
-#: reached the one-scale run's final loss in 0.69-0.93 of the time and ended 0.2-2.7% lower,
-#: though the whole run, ended by the stopping rule, took 1.10-1.14x as long.
-COARSE_TO_FINE_FROM = 256
+#: upsamples and continues (``benchmarks/RESULTS-loop.md``, section 6). At 512 px that took
+#: 1.08x the time of one scale and gave a more painterly picture at a 0.3% lower loss; at
+#: 256 px it took 1.14x, and its picture was softer than one scale's (the houses kept the
+#: blur of the upsampled start), so 256 px runs at one scale.
+COARSE_TO_FINE_FROM = 512
 
 
 def plan_scales(settings: Settings) -> tuple[int, ...]:

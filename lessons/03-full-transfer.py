@@ -148,7 +148,7 @@ passed = nst.check_objective(make_objective)
 # - **The first step aimed.** L-BFGS learns the curvature from its own steps, so its
 #   first step is a guess. Torch's guess, a step of min(1, 1/sum|g|) along the gradient
 #   g, is tiny on an image of thousands of pixels, and the line search lengthened it
-#   4-5 times before the first picture. `nst.optimize` measures the start once and tries
+#   4 times before the first picture. `nst.optimize` measures the start once and tries
 #   2 · loss / |g|² instead: where a parabola falling from the loss to 0 along the gradient
 #   would reach its bottom. `nst.first_step_lr(loss, grad)` turns that into the `lr` to
 #   give torch for the first step; after it, `lr` goes back to 1.0.

@@ -16,7 +16,7 @@ What the loop does, exactly:
   search, a step could land far uphill and the run never recover
   (``benchmarks/RESULTS-loop.md``). The first step, which has no curvature to go
   on, tries the step :func:`first_step_lr` aims, so the first preview comes after
-  two passes, not six. Adam is the alternative.
+  two passes, not five. Adam is the alternative.
 * The optimiser moves an unconstrained tensor; the image is :func:`fold` of it,
   mirrored into [0, 1]. Nothing is clamped after a step, so L-BFGS's curvature
   estimates stay true and the loss does not blow up after convergence (with the
@@ -210,10 +210,10 @@ def first_step_lr(loss: float, grad: torch.Tensor, learning_rate: float = 1.0) -
 
     L-BFGS learns the curvature from its own steps, so the first one is a guess. Torch's
     guess is a step of min(1, 1 / sum|grad|) (times ``lr``): on an image of thousands of
-    pixels a tiny one, which the line search then lengthened by up to 10x a trial, 4-5
+    pixels a tiny one, which the line search then lengthened by up to 10x a trial: 4
     extra forward and backward passes before the first preview. This guess is the step to
     the bottom of a parabola that falls from ``loss`` to 0 along the gradient; the search
-    shortens or lengthens it from there, and it needs one trial, not five, and ends lower
+    shortens or lengthens it from there, and it needs one trial, not four, and ends lower
     (``benchmarks/first_step.py``). ``learning_rate`` scales it as it scales every later
     step. Set the optimiser's ``lr`` to this for the first step and back afterwards.
 

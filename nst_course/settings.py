@@ -97,7 +97,7 @@ class Settings:
     """Coarse-to-fine: e.g. (128, 256) optimises at 128 px, upsamples, then 256 px. Each scale
     may take an even share of the steps left, and one that converges sooner leaves the rest
     to the next. Empty means the package's choice: half the size first, then ``size``, from
-    256 px on (there it ended at a lower loss in about the same time), one scale below.
+    512 px on (there it gave a more painterly picture in 1.08x the time), one scale below.
     ``(size,)`` forces one scale."""
     preserve_colour: str | None = None
     """Keep the photo's colours in a transfer (Gatys et al. 2017): "luminance" transfers the

@@ -182,15 +182,23 @@ plotting.show_images(
 # The package multiplies the style term by $\beta$ (`settings.beta`); the loop divides
 # every loss by its first value before the optimiser sees it, so a constant factor
 # changes nothing: compare the curves relative to their start.
+#
+# Do not expect them to agree to the last digit. Your functions add and multiply in
+# another order than the package's, float32 rounds a little differently, and each
+# L-BFGS step builds on the one before: from the same noise, the tiny differences grow.
+# On the course's test machine (128 px, 100 steps) the curves parted by more than 2%
+# after 15 steps, and by up to 28% mid-run, then ended 0.9% apart; the two textures ended
+# 0.016 apart (mean absolute pixel difference), while each moved 0.27 from the noise. So
+# the check asks for the same end, not the same path.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 curve = [v / yours.history["total"][0] for v in yours.history["total"]]
 reference = [v / ours.history["total"][0] for v in ours.history["total"]]
-print(
-    "same loss curve (each step within 2%):", all(abs(a - b) <= 0.02 * b for a, b in zip(curve, reference, strict=True))
-)
-print("same picture (mean pixel difference below 0.01):", float((yours.image - ours.image).abs().mean()) < 0.01)
+moved = float((ours.image - noise).abs().mean())
+apart = float((yours.image - ours.image).abs().mean())
+print("same final loss, relative to the start (within 3%):", abs(curve[-1] - reference[-1]) <= 0.03 * reference[-1])
+print("the same texture (apart by under a tenth of how far it moved from the noise):", apart < moved / 10)
 
 # %% [markdown]
 # ## The paper's style reconstructions: growing layer sets

@@ -3,10 +3,11 @@
 Run:  python benchmarks/time_to_picture.py [--size 256] [--steps 300] [--device cpu]
                                            [--memory-sizes 256,512] [--weights random]
                                            [--rounds 3] [--preview-size 128]
+                                           [--pair town,swirls]
 
 Both optimise the same objective (the package's defaults, built by the function
-``nst.transfer`` uses) with the same network and the same
-images ("town" and "swirls"), starting from the content image. The plain loop is what a
+``nst.transfer`` uses) with the same network and the same images (``--pair``: "town"
+and "swirls" unless told), starting from the content image. The plain loop is what a
 tutorial writes: torch L-BFGS, one iteration per step, step 1, clamp to [0, 1] after
 each step, ``--steps`` steps. The package runs ``nst.transfer`` with its defaults
 (``--steps`` is its upper bound; its stopping rule usually ends it sooner).
@@ -236,6 +237,7 @@ def memory_probe(size: int, weights: str, device: str, steps: int = 2) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--pair", default="town,swirls", help="content and style image, built-in names or files")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights", default="random")
@@ -250,13 +252,15 @@ def main() -> None:
         return
     net = load_net(args.weights, args.device)
     device = net.device
-    content = nst.load_image("town", size=args.size).to(device)
-    style = nst.load_image("swirls", size=args.size).to(device)
+    content_name, style_name = args.pair.split(",")
+    content = nst.load_image(content_name, size=args.size).to(device)
+    style = nst.load_image(style_name, size=args.size).to(device)
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, device {device}; weights: {net.weights}"
     )
-    print(f"town + swirls at {tuple(content.shape[-2:])} px, at most {args.steps} steps; load {os.getloadavg()}")
+    shape = tuple(content.shape[-2:])
+    print(f"{content_name} + {style_name} at {shape} px, at most {args.steps} steps; load {os.getloadavg()}")
     objective, layers = build_objective(net, content, style)
 
     plain_kept, old_kept = {}, {}

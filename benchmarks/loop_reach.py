@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.17412)
     args = parser.parse_args()
     net = nst.load_vgg19(weights="random", progress=False)
+    if args.pair.count(",") != 1:
+        parser.error("--pair takes two images, CONTENT,STYLE (e.g. town,swirls)")
     content_name, style_name = args.pair.split(",")
     content = nst.load_image(content_name, size=args.size)
     style = nst.load_image(style_name, size=args.size)

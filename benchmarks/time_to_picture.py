@@ -247,6 +247,8 @@ def main() -> None:
     parser.add_argument("--save-images", default=None, help="folder for the three best images, to compare by eye")
     parser.add_argument("--memory-probe", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pair.count(",") != 1:
+        parser.error("--pair takes two images, CONTENT,STYLE (e.g. town,swirls)")
     if args.memory_probe:
         memory_probe(args.memory_probe, args.weights, args.device)
         return

@@ -525,6 +525,7 @@ def _variant_loop(
     zero_grad: bool = True,
     scale: bool = True,
     fold_pixels: bool = True,
+    clamp_inside: bool = False,
     learning_rate: float = 1.0,
     line_search: bool = True,
     aim_first: bool = True,
@@ -533,7 +534,8 @@ def _variant_loop(
     """A loop with one thing changed: what a learner's loop gives when that one thing is missing.
 
     ``fold_pixels=False`` is the common tutorial loop: optimise the image itself and clamp it
-    to [0, 1] after each step.
+    to [0, 1] after each step. ``clamp_inside=True`` measures ``free.clamp(0, 1)`` where
+    ``fold(free)`` belongs.
     """
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
     opt = torch.optim.LBFGS(
@@ -551,7 +553,7 @@ def _variant_loop(
     def closure() -> torch.Tensor:
         if zero_grad:
             opt.zero_grad()
-        image = fold(free) if fold_pixels else free
+        image = free.clamp(0, 1) if clamp_inside else fold(free) if fold_pixels else free
         total = torch.stack(list(objective(net(image, objective.layers), image).values())).sum()
         if not first:
             first.append(total.item() if scale else 1.0)
@@ -579,7 +581,8 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     learner's losses (the total before each step, as floats) must follow the
     package's loop step by step, and the image must stay in [0, 1]. When they
     do not, the check reruns the loop with one ingredient changed (no
-    ``zero_grad``, no scaling by the first loss, a clamp instead of the fold, another step
+    ``zero_grad``, no scaling by the first loss, a clamp instead of the fold after each
+    step or inside the closure, another step
     size, no line search, no aimed first step or an aimed step every time) to name the
     mistake. Prints ✓ or a hint; returns whether it passed.
     """
@@ -625,6 +628,8 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
         "drops every curvature pair (torch keeps one only when y's > 1e-10)": {"scale": False},
         "you optimise the image itself and clamp it: optimise a free tensor and measure nst.fold(free), "
         "so that no clamp moves the pixels behind L-BFGS's back": {"fold_pixels": False},
+        "you measure free.clamp(0, 1): a clamp passes no gradient to a pixel once it is outside [0, 1], so it sticks "
+        "at 0 or 1; measure nst.fold(free), which mirrors it back": {"clamp_inside": True},
         "the step size differs: use lr=1.0 (full L-BFGS steps)": {"learning_rate": 0.5},
         "your loop takes every step as it comes: give LBFGS a line search, line_search_fn='strong_wolfe', and "
         "room for its trials, max_eval=21 (torch's default allows one evaluation in all)": {"line_search": False},

@@ -204,6 +204,7 @@ def _ours_loop(
     zero_grad=True,
     scale=True,
     fold=True,
+    clamp_inside=False,
     lr=1.0,
     detach=False,
     search="strong_wolfe",
@@ -227,7 +228,7 @@ def _ours_loop(
     def closure():
         if zero_grad:
             optimizer.zero_grad()
-        image = nst.fold(free) if fold else free
+        image = free.clamp(0, 1) if clamp_inside else nst.fold(free) if fold else free
         total = sum(objective(net(image, objective.layers), image).values())
         if detach:
             total = total.detach()
@@ -257,6 +258,7 @@ LOOP_CASES = [
     (lambda *args: _ours_loop(*args, zero_grad=False), "forgot optimizer.zero_grad()"),
     (lambda *args: _ours_loop(*args, scale=False), "divide the loss by its first value"),
     (lambda *args: _ours_loop(*args, fold=False), "clamp it"),
+    (lambda *args: _ours_loop(*args, clamp_inside=True), "you measure free.clamp(0, 1)"),
     (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
     (lambda *args: _ours_loop(*args, search=None), "line_search_fn='strong_wolfe'"),
     (lambda *args: _ours_loop(*args, trials=None), "max_eval=21"),

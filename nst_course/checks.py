@@ -622,6 +622,13 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
         if float(image.min()) < -1e-6 or float(image.max()) > 1 + 1e-6:
             return _report(name, "the losses agree, but the image left [0, 1]: return fold(free), not free", "")
         return _report(name, None, f"follows nst.optimize step by step ({steps} steps) and stays in [0, 1]")
+    if same([value * want[0] for value in losses], want):
+        return _report(
+            name,
+            "your losses are the divided ones (1.0 at the start): multiply each by the first loss, so that the "
+            "list holds the totals themselves",
+            "",
+        )
     variants = {
         "you forgot optimizer.zero_grad() in the closure: gradients add up from step to step": {"zero_grad": False},
         "you did not divide the loss by its first value before backward(): on a loss this small, L-BFGS "

@@ -526,6 +526,7 @@ def _variant_loop(
     scale: bool = True,
     fold_pixels: bool = True,
     clamp_inside: bool = False,
+    return_divided: bool = True,
     learning_rate: float = 1.0,
     line_search: bool = True,
     aim_first: bool = True,
@@ -535,7 +536,8 @@ def _variant_loop(
 
     ``fold_pixels=False`` is the common tutorial loop: optimise the image itself and clamp it
     to [0, 1] after each step. ``clamp_inside=True`` measures ``free.clamp(0, 1)`` where
-    ``fold(free)`` belongs.
+    ``fold(free)`` belongs. ``return_divided=False`` differentiates the divided loss but
+    returns the total itself (and records what ``step`` returns).
     """
     free = init.detach().clone().clamp(0, 1).requires_grad_(True)
     opt = torch.optim.LBFGS(
@@ -559,13 +561,13 @@ def _variant_loop(
             first.append(total.item() if scale else 1.0)
         scaled = total / first[0]
         scaled.backward()
-        return scaled
+        return scaled if return_divided else total.detach()
 
     if aim_first:
         opt.param_groups[0]["lr"] = first_step_lr(closure().item(), free.grad, learning_rate)
     losses: list[float] = []
     for _ in range(steps):
-        losses.append(float(opt.step(closure).detach()) * first[0])
+        losses.append(float(opt.step(closure).detach()) * (first[0] if return_divided else 1.0))
         if reset_lr:
             opt.param_groups[0]["lr"] = learning_rate
         if not fold_pixels:
@@ -637,6 +639,8 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
         "so that no clamp moves the pixels behind L-BFGS's back": {"fold_pixels": False},
         "you measure free.clamp(0, 1): a clamp passes no gradient to a pixel once it is outside [0, 1], so it sticks "
         "at 0 or 1; measure nst.fold(free), which mirrors it back": {"clamp_inside": True},
+        "your closure calls backward() on the divided loss but returns the total: return the divided loss, so "
+        "that the line search compares values and gradients of one function": {"return_divided": False},
         "the step size differs: use lr=1.0 (full L-BFGS steps)": {"learning_rate": 0.5},
         "your loop takes every step as it comes: give LBFGS a line search, line_search_fn='strong_wolfe', and "
         "room for its trials, max_eval=21 (torch's default allows one evaluation in all)": {"line_search": False},

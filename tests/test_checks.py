@@ -205,6 +205,7 @@ def _ours_loop(
     scale=True,
     fold=True,
     clamp_inside=False,
+    return_total=False,
     lr=1.0,
     detach=False,
     search="strong_wolfe",
@@ -236,13 +237,13 @@ def _ours_loop(
             first.append(total.item())
         loss = total / first[0] if scale else total
         loss.backward()
-        return loss
+        return total if return_total else loss
 
     if aim:  # L-BFGS has no curvature yet: aim its first step
         optimizer.param_groups[0]["lr"] = nst.first_step_lr(closure().item(), free.grad, lr)
     losses = []
     for _ in range(steps):
-        losses.append(optimizer.step(closure).item() * (first[0] if scale else 1.0))
+        losses.append(optimizer.step(closure).item() * (first[0] if scale and not return_total else 1.0))
         if reset:
             optimizer.param_groups[0]["lr"] = lr
         if not fold:  # the common tutorial loop: clamp the image itself
@@ -266,6 +267,7 @@ LOOP_CASES = [
     (lambda *args: _ours_loop(*args, fold=False), "clamp it"),
     (lambda *args: _ours_loop(*args, clamp_inside=True), "you measure free.clamp(0, 1)"),
     (lambda *args: _divided_losses(*args), "divided ones"),
+    (lambda *args: _ours_loop(*args, return_total=True), "returns the total"),
     (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
     (lambda *args: _ours_loop(*args, search=None), "line_search_fn='strong_wolfe'"),
     (lambda *args: _ours_loop(*args, trials=None), "max_eval=21"),

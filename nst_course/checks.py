@@ -582,11 +582,11 @@ def check_loop(loop: Callable[..., Any], steps: int = 6) -> bool:
     On a small problem whose best image lies partly outside [0, 1], the
     learner's losses (the total before each step, as floats) must follow the
     package's loop step by step, and the image must stay in [0, 1]. When they
-    do not, the check reruns the loop with one ingredient changed (no
-    ``zero_grad``, no scaling by the first loss, a clamp instead of the fold after each
-    step or inside the closure, another step
-    size, no line search, no aimed first step or an aimed step every time) to name the
-    mistake. Prints ✓ or a hint; returns whether it passed.
+    do not, the check names the mistake: losses recorded divided, or the loop rerun with one
+    ingredient changed (no ``zero_grad``, no scaling by the first loss, a clamp instead of
+    the fold after each step or inside the closure, the total returned where the divided
+    loss was differentiated, another step size, no line search, no aimed first step or an
+    aimed step every time). Prints ✓ or a hint; returns whether it passed.
     """
     name = "loop"
     net, objective, init = _loop_problem()

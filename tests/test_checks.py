@@ -266,7 +266,7 @@ LOOP_CASES = [
     (lambda *args: _ours_loop(*args, scale=False), "divide the loss by its first value"),
     (lambda *args: _ours_loop(*args, fold=False), "clamp it"),
     (lambda *args: _ours_loop(*args, clamp_inside=True), "you measure free.clamp(0, 1)"),
-    (lambda *args: _divided_losses(*args), "divided ones"),
+    (_divided_losses, "divided ones"),
     (lambda *args: _ours_loop(*args, return_total=True), "returns the total"),
     (lambda *args: _ours_loop(*args, lr=0.5), "lr=1.0"),
     (lambda *args: _ours_loop(*args, search=None), "line_search_fn='strong_wolfe'"),

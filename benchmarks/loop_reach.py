@@ -8,9 +8,10 @@ Each variant minimises the objective ``nst.transfer`` builds from its defaults, 
 content image, for ``--evals`` loss evaluations (one forward and one backward pass each),
 with untrained seed-0 weights:
 
-* ``fold``: the package's loop (``nst_course.optimize``): folded pixels, torch L-BFGS with
-  the strong-Wolfe line search, history 50, the loss divided by its start, the first step
-  aimed by ``first_step_lr``; ``fold-h100`` the same with a history of 100 pairs.
+* ``fold``: the package's own loop (``run_loop`` in ``nst_course.optimize``, stopping rule
+  off): folded pixels, torch L-BFGS with the strong-Wolfe line search, history 50, the loss
+  divided by its start, the first step aimed by ``first_step_lr``; ``fold-h100`` the same
+  with a history of 100 pairs.
 * ``pyramid-D``: the same loop over a Laplacian-like pyramid: the image is the fold of
   full-size pixels plus D^k times each of 3 coarser grids (1/2, 1/4, 1/8 of the size)
   upsampled bilinearly, the coarse grids starting at 0. A step on a coarse grid moves
@@ -42,7 +43,11 @@ optimize_module = sys.modules["nst_course.optimize"]  # the function nst.optimiz
 
 
 class Counter:
-    """The objective as one function of an image, logging (evaluation, seconds, loss, best so far)."""
+    """The objective, logging (evaluation, seconds, loss, best so far) at every evaluation.
+
+    It is an objective itself (``layers``, and ``counter(features, image)`` -> terms), so
+    the package's own loop can run it; :meth:`loss` is the total of one image, for the others.
+    """
 
     def __init__(self, net, objective):
         self.net, self.objective, self.layers = net, objective, list(objective.layers)
@@ -50,17 +55,31 @@ class Counter:
         self.start = time.perf_counter()
         self.best = math.inf
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        terms = self.objective(self.net(image, self.layers), image)
-        total = torch.stack(list(terms.values())).sum()
-        value = total.item()
+    def __call__(self, features, image: torch.Tensor):
+        terms = self.objective(features, image)
+        value = float(torch.stack([term.detach() for term in terms.values()]).sum())
         self.best = min(self.best, value)
         self.log.append((len(self.log) + 1, time.perf_counter() - self.start, value, self.best))
-        return total
+        return terms
+
+    def loss(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.stack(list(self(self.net(image, self.layers), image).values())).sum()
 
 
-def torch_lbfgs(count: Counter, content: torch.Tensor, evals: int, history: int, levels: int, decay: float) -> int:
-    """The package's loop over pixels (levels=1) or over a pyramid of grids; returns the steps taken."""
+def package_loop(count: Counter, content: torch.Tensor, evals: int, history: int) -> int:
+    """``nst_course.optimize``'s own loop (stopping rule off) until ``evals`` evaluations; returns the steps."""
+    kept, optimize_module.LBFGS_HISTORY = optimize_module.LBFGS_HISTORY, history
+    try:
+        trace = optimize_module.run_loop(
+            count.net, count, content, steps=10 * evals, callback=lambda *_: len(count.log) >= evals, progress=False
+        )
+    finally:
+        optimize_module.LBFGS_HISTORY = kept
+    return trace.steps_done
+
+
+def pyramid_loop(count: Counter, content: torch.Tensor, evals: int, decay: float, levels: int = 4) -> int:
+    """The package's loop (as in ``nst_course.optimize``) over a pyramid of grids; returns the steps taken."""
     fold, first_step_lr = optimize_module.fold, optimize_module.first_step_lr
     height, width = content.shape[-2:]
     params = [content.clone().requires_grad_(True)]
@@ -78,7 +97,7 @@ def torch_lbfgs(count: Counter, content: torch.Tensor, evals: int, history: int,
         lr=1.0,
         max_iter=1,
         max_eval=1 + optimize_module.LINE_SEARCH_TRIALS,
-        history_size=history,
+        history_size=optimize_module.LBFGS_HISTORY,
         line_search_fn="strong_wolfe",
         tolerance_grad=0.0,
         tolerance_change=0.0,
@@ -93,7 +112,7 @@ def torch_lbfgs(count: Counter, content: torch.Tensor, evals: int, history: int,
                 p.grad = grad.clone()
             return last["loss"]
         opt.zero_grad(set_to_none=True)
-        total = count(image_of())
+        total = count.loss(image_of())
         scale or scale.append(total.item())
         (total / scale[0]).backward()
         last.update(point=point, grads=[p.grad.clone() for p in params], loss=total.detach() / scale[0])
@@ -119,7 +138,7 @@ def scipy_lbfgsb(count: Counter, content: torch.Tensor, evals: int, history: int
 
     def value_and_grad(x):
         image = torch.from_numpy(x.astype(np.float32)).view(content.shape).requires_grad_(True)
-        total = count(image)
+        total = count.loss(image)
         scale or scale.append(total.item())
         (total / scale[0]).backward()
         return total.item() / scale[0], image.grad.numpy().astype(np.float64).ravel()
@@ -138,9 +157,9 @@ def main() -> None:
     parser.add_argument("--variants", default="fold,fold-h100,pyramid-1,pyramid-0.5,pyramid-0.25,lbfgsb")
     parser.add_argument("--target", type=float, default=0.17412)
     args = parser.parse_args()
-    net = nst.load_vgg19(weights="random", progress=False)
     if args.pair.count(",") != 1:
         parser.error("--pair takes two images, CONTENT,STYLE (e.g. town,swirls)")
+    net = nst.load_vgg19(weights="random", progress=False)
     content_name, style_name = args.pair.split(",")
     content = nst.load_image(content_name, size=args.size)
     style = nst.load_image(style_name, size=args.size)
@@ -156,10 +175,10 @@ def main() -> None:
                 print(f"{variant:13s} skipped: SciPy is not installed")
                 continue
         elif variant.startswith("pyramid-"):
-            steps = torch_lbfgs(count, content, args.evals, 50, levels=4, decay=float(variant.split("-")[1]))
+            steps = pyramid_loop(count, content, args.evals, decay=float(variant.split("-")[1]))
         else:
-            history = int(variant.split("-h")[1]) if "-h" in variant else 50
-            steps = torch_lbfgs(count, content, args.evals, history, levels=1, decay=1.0)
+            history = int(variant.split("-h")[1]) if "-h" in variant else optimize_module.LBFGS_HISTORY
+            steps = package_loop(count, content, args.evals, history)
         log = count.log
         best_at = "  ".join(f"@{n}: {log[min(n, len(log)) - 1][3]:.5f}" for n in marks)
         reach = []

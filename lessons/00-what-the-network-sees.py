@@ -24,11 +24,14 @@ print("pooling:", net.pooling)
 print("image size (longest side):", settings.size, "px", "(quick mode)" if nst.quick_mode() else "")
 
 # %% [markdown]
-# **Which weights?** `net.weights` says. With `imagenet` this is the trained network of
-# the paper. With `random (untrained ...)` every filter is random: the lessons still
-# run and still show the ideas (random networks make surprisingly good textures, He et
-# al. 2016), but the pictures are **not** the paper's. Set `NST_COURSE_WEIGHTS=imagenet`
-# to use the real weights.
+# **Which weights?** `net.weights` says. With `imagenet` this is VGG-19 trained on
+# ImageNet (torchvision's copy of the network the paper used in Caffe). With
+# `random (untrained ...)` every filter is random: the lessons still run and still show
+# the method at work (He, Wang & Hopcroft 2016 report that untrained networks make
+# usable textures), but the pictures are **not** the paper's. Wherever what a picture
+# shows depends on the weights, the lesson prints the sentence that holds for the
+# network you run, and says what the paper reports for the trained one.
+# Set `NST_COURSE_WEIGHTS=imagenet` to use the trained weights.
 #
 # ## The layers, and their names
 #
@@ -119,11 +122,26 @@ widgets.feature_maps(photo, net, "relu1_1", 16, order="energy")[0]
 widgets.feature_maps(photo, net, "relu3_1", 16, order="energy")[0]
 
 # %% [markdown]
-# **Answer.** relu1_1 maps still look like the photo (edges and colours: one value sees
-# 3 x 3 pixels); relu3_1 maps are coarser and more abstract (one value sees 24 x 24
-# pixels, and its filters combine those of two blocks). With untrained weights the maps
-# are noisier than with ImageNet weights, but the coarsening is the same: it comes from
-# the architecture. The number of channels does not depend on the image, only the grid:
+# **Answer.** The architecture settles part of it on any weights: one relu1_1 value
+# sees 3 x 3 pixels on the photo's own grid, one relu3_1 value sees 24 x 24 pixels on a
+# grid four times coarser, through filters that combine those of two blocks. What the
+# maps respond to depends on the weights:
+
+# %%
+nst.for_network(
+    net,
+    trained="Zeiler & Fergus (2014) report for trained networks that the first layer's filters "
+    "respond to edges and colours and deeper layers to textures and object parts: compare the two "
+    "grids above with that. The paper reads its content at the deep end of this progression.",
+    untrained="every filter is random, so no map looks for anything in particular: relu1_1 maps are "
+    "the photo seen through random 3 x 3 filters and still show its edges, relu3_1 maps are the same "
+    "through two more blocks of random filters, coarser and more blurred. The coarsening comes from "
+    "the architecture and is the same on trained weights; the edges-then-parts progression that "
+    "trained networks show (Zeiler & Fergus 2014) is not something these maps can show.",
+)
+
+# %% [markdown]
+# The number of channels does not depend on the image, only the grid:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -164,10 +182,12 @@ plotting.show_images(
 
 
 # %% [markdown]
-# Max pooling keeps the strongest response of each window and looks sharper and
-# blockier; average pooling looks smoother. Two facts that hold for any image and any
-# weights: both give the same shapes, and at pool1, where both see the same input, the
-# maximum of a window is never below its average.
+# Max pooling passes on the strongest response of each window, average pooling the
+# mean of the four, so the max map is never darker at pool1 and is usually blockier; at
+# pool2 the two maps differ more, because pool2's inputs already went through different
+# pool1 layers. Two facts that hold for any image and any weights: both give the same
+# shapes, and at pool1, where both see the same input, the maximum of a window is never
+# below its average.
 
 # %%
 # NBVAL_CHECK_OUTPUT

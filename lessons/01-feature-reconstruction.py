@@ -164,19 +164,36 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# **Answer.** relu1_2 and relu2_2 give the photo back, colours included. From relu3_2
-# on, the reconstruction keeps the houses, the river and the sky in place while the
-# pixels drift: high-frequency coloured noise appears, because many different images
-# give the same deep features. relu4_2 keeps the outlines of the houses under that
-# noise; relu5_2 keeps only a faint trace of the layout. At 128 px relu5_2 has only
-# 8 x 5 positions to describe the whole image; at the paper's 512 px it has 32 x 22,
-# and its reconstruction keeps more. With untrained weights the deep reconstructions
-# are noisier than the paper's. How far is each from the photo, pixel by pixel?
+# **Answer.** First the numbers, from your run: how far each reconstruction ended from
+# the photo, pixel by pixel (0 is the photo itself, about 0.3 is unrelated noise).
 
 # %%
 errors = {name: float((result.image - photo).abs().mean()) for name, result in results.items()}
 for name, error in errors.items():
     print(f"{name}: mean absolute pixel difference {error:.3f}")
+closest, farthest = min(errors, key=errors.get), max(errors, key=errors.get)
+print(f"closest to the photo: {closest}; farthest: {farthest} ({errors[farthest] / errors[closest]:.1f}x as far)")
+
+# %% [markdown]
+# The architecture explains part of the picture on any weights: many different images
+# give the same deep features, since a deep layer holds fewer numbers per pixel of the
+# image (relu5_2 at 128 px: 512 maps on 8 x 5 positions; at the paper's 512 px, 32 x 22),
+# so the optimiser is free to leave the pixels wherever they do not change those
+# features. What the deep reconstructions keep depends on the weights:
+
+# %%
+nst.for_network(
+    net,
+    trained="the paper reports (Fig. 1, content reconstructions a-e, 512 px) that conv1_2, conv2_2 "
+    "and conv3_2 give the photo back almost exactly, while conv4_2 and conv5_2 keep the high-level "
+    "layout, the houses and the river, and lose the exact pixel values. At 128 px the deep layers "
+    "have 16 times fewer positions than the paper's, so expect less of the layout than in its figure.",
+    untrained="with the lesson's settings (128 px, 100 steps) relu1_2 and relu2_2 give the photo back, "
+    "colours included; from relu3_2 on the houses, the river and the sky stay in place under "
+    "high-frequency coloured noise; relu4_2 keeps the outlines of the houses and relu5_2 only a faint "
+    "trace of the layout. That is the architecture at work on random filters; the paper's Fig. 1 "
+    "shows what the trained network keeps.",
+)
 
 # %% [markdown]
 # Whatever the weights and sizes, each optimisation must at least lower its loss:

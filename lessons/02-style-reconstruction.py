@@ -232,13 +232,24 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# **Answer.** relu1_1 alone brings back the painting's colours, in small patches
-# spread over the image, with none of its layout. Each added layer makes the patches
-# larger and smoother, as deeper layers see larger regions (24 px at relu3_1, 156 px at
-# relu5_1). None of the layouts matches the painting's: the Gram matrices do not know
-# where things were. With untrained weights the strokes and swirls of the paper's
-# Fig. 1 do not come back, only colours and blobs; and at 128 px relu5_1 sees the
-# image on an 8 x 5 grid, so the last layer adds little.
+# **Answer.** Two things hold on any weights. None of the layouts matches the painting's:
+# a Gram matrix sums over positions, so it does not know where anything was. And each
+# added layer looks at larger regions (24 px across at relu3_1, 156 px at relu5_1), so it
+# can ask for larger structures; at 128 px relu5_1 sees the image on an 8 x 5 grid, so
+# it has little left to add. What the structures are depends on the weights:
+
+# %%
+nst.for_network(
+    net,
+    trained="the paper reports (Fig. 1, style reconstructions a-e) that the style of the lowest "
+    "layer alone is a fine texture of the painting's colours, and that with more layers the "
+    "matched structures grow in size and complexity, the swirls of the Starry Night coming back "
+    "while the arrangement of the scene is lost. Compare the row above with that.",
+    untrained="with the lesson's settings (128 px, 100 steps) relu1_1 alone brings back the "
+    "painting's colours in small patches spread over the image; each added layer makes the patches "
+    "larger and smoother. The strokes and swirls of the paper's Fig. 1 do not come back: random "
+    "filters match colours and blobs, not brush strokes.",
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -276,15 +287,28 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# **Answer.** With untrained weights the two sides look almost alike: the same layout
-# and noise in the reconstructions, the same colours and patches in the textures (the
-# conv texture is a little grainier). The difference is in *what* is matched: conv
-# features keep their negative responses, so the conv loss also asks the image to
-# reproduce where a filter responds negatively, which relu4_2 ignores, and the conv Gram
-# matrices correlate negative responses too. With trained weights the difference can be
-# larger: run this cell with `NST_COURSE_WEIGHTS=imagenet` and look. Either way, only
-# relu is the paper's method, and weights tuned on one side do not carry over.
-# Both runs lowered their loss:
+# **Answer.** What differs on any weights is *what* is matched: conv features keep their
+# negative responses, so the conv loss also asks the image to reproduce where a filter
+# responds negatively, which relu4_2 ignores, and the conv Gram matrices correlate
+# negative responses too. How far apart the pictures end, from your run (mean absolute
+# pixel difference):
+
+# %%
+print(f"reconstructions, conv4_2 against relu4_2: {float((from_conv.image - from_relu.image).abs().mean()):.3f}")
+print(f"textures, conv against relu:             {float((texture_conv.image - ours.image).abs().mean()):.3f}")
+nst.for_network(
+    net,
+    trained="the paper only uses the rectified layers, so it has no figure to compare with; whether "
+    "the two sides differ much on the trained network is for you to read off the pictures above.",
+    untrained="with the lesson's settings the two sides look almost alike: the same layout and noise "
+    "in the reconstructions, the same colours and patches in the textures, the conv texture a little "
+    "grainier. On trained weights the difference can be larger: run this cell with "
+    "NST_COURSE_WEIGHTS=imagenet to see.",
+)
+
+# %% [markdown]
+# Either way, only relu is the paper's method, and weights tuned on one side do not
+# carry over. All three runs lowered their loss:
 
 # %%
 # NBVAL_CHECK_OUTPUT

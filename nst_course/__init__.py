@@ -24,7 +24,7 @@ from .checks_beyond import check_mean_covariance_loss, check_tv_loss
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
-from .lesson import estimate_seconds, lesson_settings, quick_mode
+from .lesson import estimate_seconds, for_network, lesson_settings, quick_mode
 from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
 from .objective import Objective
 from .optimize import OptimizationError, Result, first_step_lr, fold, optimize
@@ -68,6 +68,7 @@ __all__ = [
     "content_loss",
     "describe_layers",
     "estimate_seconds",
+    "for_network",
     "export_weights",
     "figures",
     "first_step_lr",

@@ -8,6 +8,9 @@
 * :func:`estimate_seconds` times one optimisation step on this machine
   (``nst_course.estimate``), so that a lesson can say how long a cell will take before it starts.
 
+* :func:`for_network` shows the one of two texts that is true for the network in use:
+  what a picture shows on ImageNet weights is not what it shows on untrained ones.
+
 Which network a lesson uses is not a setting: the lesson loads it with
 :func:`nst_course.load_vgg19` and passes it on.
 """
@@ -23,7 +26,7 @@ from .errors import NSTError
 from .settings import Settings, replace_settings
 from .vgg import VGG19, check_layers
 
-__all__ = ["PAPER_SIZE_ENV", "QUICK_ENV", "estimate_seconds", "lesson_settings", "quick_mode"]
+__all__ = ["PAPER_SIZE_ENV", "QUICK_ENV", "estimate_seconds", "for_network", "lesson_settings", "quick_mode"]
 
 QUICK_ENV = "NST_COURSE_QUICK"
 #: Set to 1 to run lessons 01 to 03 at the paper's size (about 512 px): for a GPU, or time.
@@ -108,3 +111,30 @@ def estimate_seconds(
     layers = check_layers(layers)
     per_pass = seconds_per_evaluation(net, tuple(image.shape[-2:]), layers, repeats=repeats)
     return per_pass * EVALUATIONS_PER_STEP["lbfgs"] * (1 + STEP_OVERHEAD) * steps * runs
+
+
+def for_network(net: VGG19, *, trained: str, untrained: str) -> None:
+    """Show the text that is true for ``net``: ``trained`` or ``untrained``.
+
+    A lesson's sentence about what a picture shows depends on the weights that made it.
+    Each such sentence is written twice, once for ImageNet-trained weights (where it can
+    only cite what the paper reports, unless it was checked on those weights) and once for
+    untrained ones; ``net.weights.pretrained`` picks the one shown. In a notebook the text
+    is shown as Markdown under a line naming the weights; elsewhere it is printed.
+
+    >>> from nst_course.vgg import load_vgg19
+    >>> for_network(load_vgg19(weights="random"), trained="A", untrained="B")  # doctest: +ELLIPSIS
+    On this network (untrained...): B
+    """
+    text = trained if net.weights.pretrained else untrained
+    kind = "ImageNet-trained" if net.weights.pretrained else "untrained"
+    heading = f"On this network ({kind}: {net.weights})"
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # IPython is optional outside notebooks
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(f"*{heading}:* {text}"))
+    else:
+        print(f"{heading}: {text}")

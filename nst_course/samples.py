@@ -6,9 +6,11 @@ Offline samples (always available):
   (a U.S. Navy photograph, public domain).
 * ``town``: a riverside town painted by this module with shapes (a stand-in for
   the paper's Neckarfront photograph; free to use, part of this project).
-* ``swirls``, ``mosaic``, ``waves``: paintings made by this module from noise
-  (brush strokes that follow a swirling flow, stained-glass tiles, banded waves);
-  part of this project and under its licence.
+* ``swirls``, ``mosaic``, ``waves``, ``storm``, ``shapes``: paintings made by this
+  module from noise (brush strokes that follow a swirling flow, stained-glass tiles,
+  banded waves, one churning vortex in browns, discs and lines over a cream ground);
+  part of this project and under its licence. Offline, each of the five paintings of
+  the paper's Fig. 3 has a stand-in of its own.
 
 Downloaded on first use into a user cache (public domain, from Wikimedia Commons):
 ``starry_night`` (van Gogh), ``the_scream`` (Munch), ``shipwreck`` (Turner) and
@@ -83,14 +85,14 @@ PAINTINGS: dict[str, Painting] = {
     ),
     "the_scream": Painting("The Scream", "Edvard Munch", "1893", "The_Scream.jpg", "waves"),
     "shipwreck": Painting(
-        "The Shipwreck of the Minotaur", "J. M. W. Turner", "c. 1810", "Shipwreck_turner.jpg", "waves"
+        "The Shipwreck of the Minotaur", "J. M. W. Turner", "c. 1810", "Shipwreck_turner.jpg", "storm"
     ),
     "composition_vii": Painting(
         "Composition VII",
         "Wassily Kandinsky",
         "1913",
         "Vassily_Kandinsky,_1913_-_Composition_7.jpg",
-        "mosaic",
+        "shapes",
     ),
 }
 
@@ -207,6 +209,44 @@ def _paint_mosaic(rng: np.random.Generator) -> np.ndarray:
     return np.clip(out.reshape(h, w, 3), 0, 1)
 
 
+def _paint_storm(rng: np.random.Generator) -> np.ndarray:
+    """A sea storm: one great churning vortex of dark and foaming strokes in browns and greys."""
+    h, w = 384, _BASE_SIZE
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = rng.uniform(0.45, 0.6) * w, rng.uniform(0.4, 0.55) * h
+    dx, dy = x - cx, y - cy
+    radius = np.hypot(dx, dy) + 1e-3
+    # spiral flow: mostly around the centre, partly inwards, wider arcs far from it
+    vx = -dy / radius + 0.35 * dx / radius + 0.6 * (_smooth_noise(rng, (h, w), 6) - 0.5)
+    vy = dx / radius + 0.35 * dy / radius + 0.6 * (_smooth_noise(rng, (h, w), 6) - 0.5)
+    strokes = _streaks(rng, vx, vy, length=26, grain=4)
+    light = np.exp(-((radius / (0.35 * w)) ** 2))  # a pale eye of the storm
+    tone = np.clip(0.45 * strokes + 0.55 * light + 0.25 * (_smooth_noise(rng, (h, w), 4) - 0.5), 0, 1)
+    colours = [(25, 22, 20), (70, 55, 40), (130, 105, 75), (190, 175, 150), (245, 240, 225)]
+    return _palette(tone, colours)
+
+
+def _paint_shapes(rng: np.random.Generator) -> np.ndarray:
+    """An abstract composition: bright discs, rings and bold lines over a cream ground."""
+    w, h = _BASE_SIZE, 368
+    ground = _palette(_smooth_noise(rng, (h, w), 3), [(235, 225, 200), (215, 200, 170)])
+    img = Image.fromarray((ground * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    colours = [(215, 40, 40), (30, 60, 170), (245, 195, 30), (20, 20, 20), (40, 150, 90), (230, 110, 30)]
+    for _ in range(16):  # discs and rings of many sizes
+        r = int(rng.integers(10, 70))
+        cx, cy = int(rng.integers(0, w)), int(rng.integers(0, h))
+        colour = colours[int(rng.integers(len(colours)))]
+        if rng.random() < 0.5:
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour)
+        else:
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=colour, width=int(rng.integers(3, 9)))
+    for _ in range(14):  # bold straight lines across
+        x0, y0, x1, y1 = (int(v) for v in rng.integers(0, [w, h, w, h]))
+        draw.line([(x0, y0), (x1, y1)], fill=colours[int(rng.integers(len(colours)))], width=int(rng.integers(2, 8)))
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
 def _paint_town(rng: np.random.Generator) -> np.ndarray:
     w, h = _BASE_SIZE, 352
     img = Image.new("RGB", (w, h))
@@ -244,6 +284,8 @@ _PROCEDURAL: dict[str, tuple[Callable[[np.random.Generator], np.ndarray], int]] 
     "waves": (_paint_waves, 2),
     "mosaic": (_paint_mosaic, 3),
     "town": (_paint_town, 4),
+    "storm": (_paint_storm, 5),
+    "shapes": (_paint_shapes, 6),
 }
 
 

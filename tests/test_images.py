@@ -187,7 +187,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
 
 
-@pytest.mark.parametrize("name", ["hopper", "town", "swirls", "waves", "mosaic"])
+@pytest.mark.parametrize("name", ["hopper", "town", "swirls", "waves", "mosaic", "storm", "shapes"])
 def test_offline_samples_are_deterministic_images(name):
     a = nst.load_image(name, size=64)
     b = nst.load_image(name, size=64)
@@ -277,3 +277,11 @@ def test_downloads_are_capped_and_checked(tmp_path, monkeypatch, image_server):
     with pytest.raises(nst.NSTError, match="could not download"):
         samples.download(f"{base}/missing.png", progress=False)
     assert not list(Path(tmp_path / "cache" / "images").glob("*")), "nothing half-downloaded may stay in the cache"
+
+
+def test_the_five_paintings_of_fig3_have_five_different_stand_ins(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    names = ["shipwreck", "starry_night", "the_scream", "portrait_of_picasso", "composition_vii"]
+    captions = [fetch_painting(name, size=32).caption for name in names]
+    stand_ins = [caption.split("'")[1] for caption in captions]
+    assert len(set(stand_ins)) == 5, stand_ins

@@ -16,8 +16,9 @@
 #
 # Every figure is one function of `nst.figures`, built on the same loop as lessons 01
 # to 03. Each returns the panels (every one a `Result` that records its settings) and a
-# figure laid out like the paper's. For each figure: the claim, a question for you to
-# answer **before** the run, the run, the picture, and what to look at.
+# figure laid out like the paper's. For each figure: what it varies, a question for you
+# to answer **before** the run, the run, the picture, what your run measured, and what
+# the paper reports for it.
 #
 # The layers are the paper's: its "conv4_2" (content) and "conv1_1" ... "conv5_1"
 # (style) are the rectified outputs, `relu4_2` and `relu1_1` ... `relu5_1` here
@@ -32,14 +33,15 @@ from nst_course import figures, widgets
 settings = nst.lesson_settings(4, init="noise")
 net = nst.load_vgg19()
 print("weights:", net.weights)
-print(f"every panel: {settings.size} px, {settings.steps} L-BFGS steps, from white noise (as in the paper)")
+print(f"every panel: {settings.size} px, {settings.steps} L-BFGS steps")
 print(f"{settings.normalization} normalisation; content layer {nst.CONTENT_LAYER}, style layers {nst.STYLE_LAYERS}")
 
 # %% [markdown]
 # If the weights say *random*, the network is untrained: the pictures show the method at
-# work on a small image in a few steps, not the paper's results, and the text below says
-# where they differ. The paper used 512 px images and ran each to convergence; here each
-# panel is 64 px and 40 steps, so that some 35 runs fit in a lesson.
+# work on a small image in a few steps, not the paper's results. The paper used 512 px
+# images (its longest side, about) and ran each to convergence; here each panel is 64 px
+# and 40 steps, so that some 35 runs fit in a lesson. Where a sentence about a picture
+# depends on the weights, the lesson prints the one for the network you run.
 #
 # ## 1 · Translating the numbers
 #
@@ -51,7 +53,7 @@ print(f"{settings.normalization} normalisation; content layer {nst.CONTENT_LAYER
 #   $\tfrac{1}{4N^2M^2}\sum (G-A)^2$ for the style, on a copy of VGG-19 *rescaled* so
 #   that each filter's mean activation is 1;
 # * **relative** (this package's default): each layer's squared error divided by its
-#   target's size;
+#   target's sum of squares (its squared norm);
 # * **tutorial** (the PyTorch tutorial): mean squared errors, with Gram matrices divided
 #   by $C\cdot H\cdot W$;
 # * **mean**: plain mean squared errors.
@@ -97,21 +99,27 @@ print(f"this package's default, beta = {nst.Settings().beta:g}: paper alpha/beta
 #
 # ## 2 · Fig. 4: how much style, from which layers?
 #
-# **The claim.** Rows match the style on growing sets of layers (relu1_1 only, then up
-# to relu2_1, ... up to relu5_1): the structures copied from the painting grow in size
-# and complexity. Columns change $\alpha/\beta$ from 1e-5 (left) to 1e-2 (right): on the
-# left the result is almost a texture of the painting, on the right almost the photo.
+# **What it varies.** Rows match the style on growing sets of layers (relu1_1 only, then
+# up to relu2_1, ... up to relu5_1). Columns change $\alpha/\beta$ from 1e-5 (left) to
+# 1e-2 (right), each translated into this package's $\beta$ as above.
 #
 # **Predict** before you run: in which corner will the image look most like the
 # painting, and in which most like the photo? Along a row, which loss will fall and
 # which will rise from right to left?
+#
+# **One departure, to see it in a lesson.** The paper starts every panel from white
+# noise. After 40 steps at 64 px a noise start is still mostly noise, and the grid would
+# hide the trade-off it is meant to show; so here every panel starts from the photo
+# (`init="content"`). The start is the photo, so the right column can stay close to it
+# and the left must move away from it to buy style; section 5 (Fig. 6) shows what the
+# start changes.
 
 # %%
 seconds = figures.estimate_figure_seconds(net, [4], size=settings.size, steps=settings.steps)
 print(f"Fig. 4 is 20 runs; the next cell will take about {seconds:.0f} s")
 
 # %%
-fig4 = figures.figure4(net=net, settings=settings)
+fig4 = figures.figure4(net=net, settings=settings, init="content")
 print(f"{len(fig4.panels)} panels in {sum(p.result.seconds for p in fig4.panels):.0f} s")
 
 # %%
@@ -120,11 +128,8 @@ fig4.show()
 # %% [markdown]
 # **What to look at.** Each panel's title gives the $\beta$ this package used for the
 # paper's $\alpha/\beta$ above its column (translated on each row's own layers). Read
-# along a row: from right to left $\beta$ grows tenfold per column, and the painting's
-# colours take over from the photo's layout. Read down a column: with more
-# style layers, the copied patterns can grow larger. With untrained weights, 64 px and 40
-# steps from noise, the pictures are far noisier than the paper's and the rows differ
-# little; the losses show the trade-off all the same. For each row, from the smallest
+# along a row: from right to left $\beta$ grows tenfold per column. Read down a column:
+# the style is matched on more and deeper layers. For each row, from the smallest
 # $\beta$ (right column) to the largest (left), the unweighted content (C) and style (S)
 # losses of the final image:
 
@@ -143,15 +148,28 @@ recorded = [p.result.extra["paper_alpha_over_beta"] for p in fig4.panels]
 print("every panel records the paper's α/β it stands for:", all(r in figures.FIG4_RATIOS for r in recorded))
 
 # %% [markdown]
-# **Answer.** In the paper the painting-like corner is the bottom left (all five style
-# layers, the most style weight) and the photo-like one the top right. Here the whole
-# left column is blobs of the painting's colours, the two right columns show the town's
-# sky and houses under a grain of noise, and the rows differ little: that is the
-# untrained network at 64 px after 40 steps. The losses settle the second question on
-# any network: a larger $\beta$ buys a lower style loss at the price of a
-# higher content loss, in every row. That is what a weighted sum of two losses does:
-# the optimiser trades one for the other at the exchange rate $\alpha/\beta$.
-#
+# **Answer.** The losses settle the second question on any network, and the check above
+# read them off your run: a larger $\beta$ buys a lower style loss at the price of a
+# higher content loss, in every row. That is what a weighted sum of two losses does: the
+# optimiser trades one for the other at the exchange rate $\alpha/\beta$. The paper
+# reports (Fig. 4, trained network, 512 px, from noise) that the bottom-left corner (all
+# five style layers, the most style weight) is almost a texture of the painting, the
+# top-right one almost the photo, and that the copied structures grow in size and
+# complexity down the rows. What your grid shows:
+
+# %%
+nst.for_network(
+    net,
+    trained="compare your grid with the paper's description above; at 64 px and 40 steps each "
+    "panel is far from converged and the deep layers have few positions (the grid at relu5_1 is "
+    "4 x 3), so expect the rows to differ less than in the paper.",
+    untrained="with the lesson's settings (64 px, 40 steps from the photo) the right column keeps "
+    "the town almost as it is, and from right to left the painting's colours and blotches take "
+    "over the houses and the sky; the rows differ little, because random filters do not grow "
+    "into larger structures the way the trained ones in the paper's Fig. 4 do.",
+)
+
+# %% [markdown]
 # ### Pick a cell and run it bigger
 #
 # Choose a row (1 to 5) and a column (1 to 4) and run that one cell at twice the size
@@ -168,13 +186,14 @@ print(f"row {row} ({figures.layer_set_name(layers)}), column {column} (α/β = {
 print(f"the next cell will take about {seconds:.0f} s")
 
 # %%
-cell = figures.figure4(net=net, settings=bigger, layer_sets=[layers], ratios=[ratio])
+cell = figures.figure4(net=net, settings=bigger, layer_sets=[layers], ratios=[ratio], init="content")
 cell.show()
 
 # %% [markdown]
 # Compare it with its small version in the grid above. At twice the size every layer has
-# four times as many positions, so the town's layout is drawn on a finer grid; the grain
-# of the noise start stays on an untrained network.
+# four times as many positions, so the town's layout is drawn on a finer grid, and the
+# style's structures are smaller next to the image: the same filters see a smaller part
+# of it.
 #
 # Or explore the whole plane: choose the paper's $\alpha/\beta$ and the style layers,
 # press *Run*, and watch the image form. The caption gives the paper's number and this
@@ -187,11 +206,19 @@ widgets.trade_off_explorer(photo, painting, net, settings=settings)
 # %% [markdown]
 # ## 3 · Fig. 3: one photograph, five paintings
 #
-# **The claim.** The same photograph takes on the look of very different paintings. In
-# lesson 03 all five had one $\alpha/\beta$; the paper chose one per painting for a good
-# balance: 1e-3, 8e-4, 5e-3, 5e-4, 5e-4. Picasso's *Femme nue assise* is not in the
-# public domain; Juan Gris's portrait of Picasso takes its place. Offline, each painting
-# is replaced by a built-in one, and the caption says so.
+# **What it varies.** The same photograph in the styles of five paintings. In lesson 03
+# all five had one $\alpha/\beta$; the paper chose one per painting, the balance its
+# authors judged best for that painting: 1e-3, 8e-4, 5e-3, 5e-4, 5e-4 (the CVPR paper's
+# Fig. 3 captions)[^ratios]. Picasso's *Femme nue assise* is not in the public domain;
+# Juan Gris's portrait of Picasso takes its place. Offline, each painting is replaced
+# by a built-in one of its own, and the caption says so. As in Fig. 4, the panels start
+# from the photo so that 40 steps show the style.
+#
+# [^ratios]: The course follows the CVPR 2016 paper, whose figures it reruns. Its
+#     earlier arXiv preprint (1508.06576, the version the PyTorch tutorial links)
+#     numbers the figures differently, and its captions give other ratios for the same
+#     style pictures; the lesson keeps the CVPR numbers so that a panel and the paper's
+#     caption agree.
 #
 # **Predict:** panel D (The Scream) has the largest $\alpha/\beta$, 5e-3. Will it keep
 # more or less of the photo than the others?
@@ -201,28 +228,36 @@ seconds = figures.estimate_figure_seconds(net, [3], size=settings.size, steps=se
 print(f"Fig. 3 is 5 runs; the next cell will take about {seconds:.0f} s")
 
 # %%
-fig3 = figures.figure3(net=net, settings=settings)
+fig3 = figures.figure3(net=net, settings=settings, init="content")
 fig3.show()
 
 # %% [markdown]
 # **What to look at.** The small inset in each panel is its painting (offline, a built-in
-# stand-in; the title names the painting it stands for). The paper's ratios ask for a
-# photo-like balance, so the translated $\beta$ are small, and after 40 steps from noise
-# every panel here is still mostly noise with the town's sky and houses showing through;
-# the paper's panels, at 512 px, run to the end on the trained network, are fully
-# painted. The $\beta$ in each title differs more than the paper's ratios do: the
-# translation is measured on each painting, whose style loss has its own scale.
-# **Answer:** D has the least style weight of the five (its $\beta$ is about a fifth of
-# B's here), so it should keep the most of the photo; at this size and step count the
-# difference is hard to see.
+# stand-in; the title names the painting it stands for). The $\beta$ in each title
+# differs more than the paper's ratios do: the translation is measured on each painting,
+# whose style loss has its own scale. **Answer**, from your run: how far each panel
+# moved from the photo (mean absolute pixel difference), next to the $\beta$ it ran with.
+
+# %%
+moved = {p.key: float((p.result.image - fig3.inputs["content"][0]).abs().mean()) for p in fig3.panels}
+for p in fig3.panels:
+    ratio, beta = p.result.extra["paper_alpha_over_beta"], p.result.settings["style_weight"]
+    print(f"{p.key}: α/β = {figures.format_ratio(ratio)}, β = {beta:.3g}, moved {moved[p.key]:.3f}")
+print(f"kept the most of the photo: {min(moved, key=moved.get)}; moved furthest: {max(moved, key=moved.get)}")
+
+# %% [markdown]
+# D has the largest $\alpha/\beta$, the least style weight for its painting, so it should
+# keep the most of the photo; how far a panel moves also depends on how far its painting
+# is from the photo, which the lines above show. The paper reports (Fig. 3, trained
+# network, 512 px, run to convergence) five fully painted renderings of the Neckarfront,
+# each in the colours and strokes of its painting.
 #
 # ## 4 · Fig. 5: which layer holds the content?
 #
-# **The claim.** Matching the content at conv2_2 (relu2_2 here) keeps the photo's fine
-# detail, and the painting shows only as a surface texture; at conv4_2 (relu4_2, the
-# default) only the layout is kept, and the painting's style reshapes the details.
+# **What it varies.** The layer the content is matched at: conv2_2 (relu2_2 here, panel
+# A) or conv4_2 (relu4_2, the default, panel B), everything else the same, from noise.
 #
-# **Predict:** which panel will look more like the photo?
+# **Predict:** which panel will look more like the photo, and why?
 
 # %%
 seconds = figures.estimate_figure_seconds(net, [5], size=settings.size, steps=settings.steps)
@@ -235,20 +270,30 @@ print("positions (width x height) at this size:", ", ".join(f"{n} {grids[n]}" fo
 fig5.show()
 
 # %% [markdown]
-# **What to look at.** A against B: the photo's edges and colours are clearer in A than
-# in B. relu2_2 has a position for every 2 x 2 pixels, relu4_2 one for every 8 x 8 (the
-# grids printed above): at 64 px a deep layer has few positions to hold a layout. In the
-# paper, at 512 px and on the trained network, B keeps the layout and repaints the
-# details.
+# **Answer**, from your run: how far each panel ended from the photo (mean absolute pixel
+# difference; about 0.3 is unrelated noise).
+
+# %%
+photo_small = fig5.inputs["content"][0]
+for p in fig5.panels:
+    distance = float((p.result.image - photo_small).abs().mean())
+    print(f"{p.key} ({p.result.settings['content_layers'][0]}): {distance:.3f} from the photo")
+
+# %% [markdown]
+# relu2_2 has a position for every 2 x 2 pixels, relu4_2 one for every 8 x 8 (the grids
+# printed above): the shallow layer pins the image down more tightly, on any weights.
+# The paper reports (Fig. 5, trained network, 512 px) that with conv2_2 the photo's fine
+# detail stays and the painting shows only as a surface texture, while with conv4_2 the
+# layout stays and the painting's style reshapes the details. At 64 px relu4_2 has only
+# 8 x 6 positions to hold a layout.
 #
 # ## 5 · Fig. 6: where the optimisation starts
 #
-# **The claim.** Starting from the photo (A), from the painting (B) or from white noise
-# (C, four seeds) gives different images; the paper finds the differences small once the
-# loss has converged, and only the noise starts give a *different* image for each seed,
-# at about the same loss.
+# **What it varies.** Where the optimisation starts: from the photo (A), from the
+# painting (B), or from white noise (C, four seeds); everything else is the same.
 #
-# **Predict:** what will the four noise results share, and where will they differ?
+# **Predict:** what will the four noise results share, and where will they differ? Will
+# A and B look alike?
 
 # %%
 seconds = figures.estimate_figure_seconds(net, [6], size=settings.size, steps=settings.steps)
@@ -271,23 +316,38 @@ print("every two noise seeds give different images:", different)
 print("the seeds are recorded:", [p.result.settings["seed"] for p in noise])
 
 # %% [markdown]
-# **What to look at.** After 40 steps A still looks like the photo it started from and
-# B keeps the painting's bands at the top; the four noise results are still grainy, show
-# the same faint layout, differ pixel by pixel, and end at almost the same loss (the
-# ratio above). **Why do only the
-# noise starts give variety?** The loss has many images with (almost) the same value:
-# every rearrangement of the same strokes gives the same Gram matrices. A start from the
-# photo or the painting is one fixed image, so the optimisation ends in the same minimum
-# every time; each noise seed starts somewhere else and ends in a different minimum.
-#
+# **Answer.** Your run measured it: the noise seeds end as different images (the check
+# above) at losses within the ratio printed above it. **Why do only the noise starts
+# give variety?** The loss has many images with (almost) the same value: every
+# rearrangement of the same strokes gives the same Gram matrices. A start from the photo
+# or the painting is one fixed image, so the optimisation ends in the same minimum every
+# time; each noise seed starts somewhere else and ends in a different minimum. A start
+# also carries its own layout into the result: the optimiser changes the start only as
+# far as the loss asks, so A keeps more of the photo's arrangement and B more of the
+# painting's, which is why the panels differ before convergence. The paper reports
+# (Fig. 6, trained network, run to convergence) that the differences between the starts
+# become small, and that only the noise starts give a different image per seed.
+
+# %%
+nst.for_network(
+    net,
+    trained="after only 40 steps at 64 px, expect A and B to keep much of the image each started "
+    "from; the paper's panels are converged.",
+    untrained="with the lesson's settings (64 px, 40 steps) A still looks like the photo it started "
+    "from and B keeps the painting's shapes; the four noise results are still grainy and show the "
+    "same faint layout, differing pixel by pixel.",
+)
+
+# %% [markdown]
 # ## 6 · Fig. 7: a photograph's style on another photograph
 #
-# **The claim.** The style need not be a painting: with a weak style ($\alpha/\beta$ =
-# 1e-2) and starting from the content photo, the method carries the colours and lighting
-# of one photograph onto another and keeps it looking like a photograph. The paper moves
-# New York at night onto London by day; here the built-in photograph of Grace Hopper
-# (public domain, shipped with matplotlib, so it works offline) lends its style to the
-# town.
+# **What it varies.** The style image is a photograph, with a weak style
+# ($\alpha/\beta$ = 1e-2) and the content photo as the start. The paper moves New York
+# at night onto London by day and shows that the result takes on some of the other
+# photograph's colours and lighting; its Discussion adds that the low-level noise of the
+# method's results is more apparent when both images are photographs, and harms their
+# photorealism. Here the built-in photograph of Grace Hopper (public domain,
+# shipped with matplotlib, so it works offline) lends its style to the town.
 #
 # **Predict:** which of the town's features will change, and which will stay?
 
@@ -300,11 +360,22 @@ fig7 = figures.figure7(net=net, settings=settings)
 fig7.show()
 
 # %% [markdown]
-# **What to look at.** The result starts as the town and keeps its edges and layout;
-# with the weak style term 40 steps add only a faint grain. In the paper, on the trained
-# network and run to the end, the result takes on the other photograph's colours and
-# lighting.
-#
+# **Answer**, from your run: how far the result moved from the town, and whether its
+# mean colour moved towards the other photograph's.
+
+# %%
+town_small, hopper_small = fig7.inputs["content"][0], fig7.inputs["style"][0]
+result7 = fig7.panels[0].result.image
+colour = {
+    name: image.mean(dim=(-2, -1)).squeeze(0)
+    for name, image in [("town", town_small), ("style photo", hopper_small), ("result", result7)]
+}
+print(f"moved from the town: {float((result7 - town_small).abs().mean()):.3f} (mean absolute pixel difference)")
+before = float((colour["town"] - colour["style photo"]).abs().mean())
+after = float((colour["result"] - colour["style photo"]).abs().mean())
+print(f"mean colour's distance to the style photo's: town {before:.3f}, result {after:.3f}")
+
+# %% [markdown]
 # ## Saving figures for a class
 #
 # `fig4.save("figures")` writes `fig4.png` (the layout above, with every panel's

@@ -53,10 +53,8 @@ print(f"style layers {settings.style_layers}, normalisation {settings.normalizat
 #
 # ## 1 · Why Gram matrices?
 #
-# The Gram matrix of a layer, $G_{ij} = \frac{1}{M}\sum_k F_{ik} F_{jk}$, sums over the
-# $M$ positions $k$. A sum does not care about the order of its terms, so if the
-# positions of a feature map are shuffled, the Gram matrix cannot change, while the
-# features themselves, which the content loss compares position by position, do.
+# The Gram matrix of a layer is $G_{ij} = \frac{1}{M}\sum_k F_{ik} F_{jk}$, over the
+# $M$ positions $k$; the content loss compares the features $F$ position by position.
 #
 # **Predict:** shuffle the positions of the photo's feature map at the third style
 # layer. Will the Gram matrix change? Will the content loss be zero?
@@ -71,8 +69,10 @@ print("the Gram matrix is unchanged:", test.statistic_unchanged)
 print("the features changed (the content loss sees it):", test.features_changed)
 
 # %% [markdown]
-# This holds for any weights, trained or not: it is arithmetic, not learning. A
-# Gram-matrix style therefore keeps *which features occur together* and forgets *where*:
+# Why: $G$ is a sum over positions, and a sum does not care about the order of its
+# terms, while the content loss compares position $k$ with position $k$. This holds for
+# any weights, trained or not: it is arithmetic, not learning. A Gram-matrix style
+# therefore keeps *which features occur together* and forgets *where*:
 # strokes and colours survive, the painting's layout does not.
 #
 # ### Gram matrix or covariance?
@@ -189,8 +189,20 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# Both statistics sum over positions, so both textures lose the layout; here they look
-# alike. The Gram loss mixes the means into every entry of $G$; the mean + covariance loss
+# Both statistics sum over positions, so both textures lose the layout, on any weights.
+# How alike the two textures are, from your run (mean absolute pixel difference, next to
+# how far each moved from the noise it started from):
+
+# %%
+start = torch.rand(style.shape, generator=torch.Generator().manual_seed(settings.seed))
+print(f"Gram against mean + covariance: {float((gram_texture.image - covariance_texture.image).abs().mean()):.3f}")
+print(
+    f"each from its noise start: {float((gram_texture.image - start).abs().mean()):.3f} (Gram), "
+    f"{float((covariance_texture.image - start).abs().mean()):.3f} (mean + covariance)"
+)
+
+# %% [markdown]
+# The Gram loss mixes the means into every entry of $G$; the mean + covariance loss
 # matches them as a separate term. Li et al. (IJCAI 2017, "Demystifying Neural Style
 # Transfer") showed that matching Gram matrices is one member of a family of losses that
 # match the *distribution* of a layer's features over positions; matching means and
@@ -269,13 +281,13 @@ print("luminance-only is closer to the photo's colours than plain:", distances["
 print("colour matching is closer to the photo's colours than plain:", distances["histogram"] < distances["plain"])
 
 # %% [markdown]
-# Luminance-only transfer keeps the photo's colours by construction (what is left is
-# rounding at the edges of the colour range); the strokes appear as light and dark
-# only. Colour matching keeps the painting's own colour *variation*, in the photo's
-# palette. On the course's test machine (untrained weights, 128 px) the distances were
-# 0.098 plain, 0.0003 luminance and 0.071 histogram: colour matching moves the palette to
-# the photo's, but each pixel's colour still wanders (the coloured grain), so it stays
-# much further from the photo than luminance-only transfer. Command line:
+# Read the three distances above. Luminance-only transfer keeps the photo's colours by
+# construction, on any network (what is left is rounding at the edges of the colour
+# range); the strokes appear as light and dark only. Colour matching gives the painting
+# the photo's colour mean and covariance before the transfer, so it moves the palette to
+# the photo's while keeping the painting's own colour *variation*: each pixel's colour can
+# still wander from the photo's, which is why its distance is usually between the other
+# two (the check above tests only that both are closer than the plain transfer). Command line:
 # `nst-course transfer town starry_night --preserve-colour luminance -o out.png`.
 #
 # ## 3 · Resolution: coarse to fine, and the style image's scale
@@ -335,19 +347,15 @@ plotting.show_images(
 )
 
 # %% [markdown]
-# Measured on the course's 2-core test machine (untrained weights, one thread, a busy
-# machine): a step took about 0.53 s at 128 px and 0.20 s at 64 px; the single-scale run
-# reached loss 0.162 after 60 steps in 24.9 s of CPU; 30 steps at 64 px and 28 at 128 px
-# reached it in 15.3 s, 62% of that. Compare the CPU times (other programs inflate the
-# wall-clock ones); your numbers are printed above. The same loss is not the same
-# picture: the coarse-to-fine result is softer, its houses keep some of the blur of the
-# upsampled 64 px start, while the single-scale run has crisper edges. Larger images
-# leave more of the early work (the layout, the large strokes) to the cheap small steps,
-# so the saving should grow with the size:
-# `python benchmarks/coarse_to_fine_transfer.py --size 256` runs the same race. In one
-# call, `nst.transfer(photo, style, scales=(64, 128))` shares the steps between the sizes;
-# from 512 px, `nst.transfer` goes coarse to fine by itself (half the size first; at 256 px
-# its picture was softer than one scale's, as here, and took longer).
+# Compare the CPU times printed above (other programs inflate the wall-clock ones). The
+# same loss is not the same picture: the coarse-to-fine run starts its full-size steps
+# from an upsampled 64 px image, and what it keeps of that blur depends on how many
+# full-size steps it takes to reach the loss. Larger images leave more of the early
+# work (the layout, the large strokes) to the cheap small steps, so the saving should
+# grow with the size: `python benchmarks/coarse_to_fine_transfer.py --size 256` runs the
+# same race. In one call, `nst.transfer(photo, style, scales=(64, 128))` shares the
+# steps between the sizes;
+# from 512 px, `nst.transfer` goes coarse to fine by itself (half the size first).
 #
 # **The style image's scale.** The paper resizes the painting to the photo's size. Its
 # strokes then cover as many pixels in the result as in the resized painting. Each layer
@@ -382,9 +390,11 @@ print("style_scale recorded:", [result.settings["style_scale"] for result in sca
 print("the result keeps the photo's size:", all(r.image.shape == photo.shape for r in scaled.values()))
 
 # %% [markdown]
-# Smaller `style_scale`: finer strokes, more repetitions of the painting's motifs.
-# Larger: broader strokes and larger patterns (and a larger style image to read, which
-# costs memory once). Command line: `--style-scale 2`.
+# What to expect: a smaller `style_scale` shrinks the painting before its Gram matrices
+# are taken, so each layer's filters see more of its motifs at once and the result gets
+# finer strokes; a larger one makes the motifs larger than the filters' view, broader
+# strokes (and a larger style image to read, which costs memory once). Whether you see
+# it depends on the network and the size: compare the three pictures above. Command line: `--style-scale 2`.
 #
 # ## 4 · Several styles
 #
@@ -430,9 +440,8 @@ for name in settings.style_layers:
     print(f"{name}: |G_B| / |G_A| = {float(grams_b[name].norm() / grams_a[name].norm()):.2f}")
 
 # %% [markdown]
-# On the course's test machine (untrained weights) B's were 1.1 to 1.4 times A's, and
-# the 0.3 / 0.7 blend was hard to tell from B alone. Wrong blends get a one-line error
-# that says what to do:
+# Where a ratio above is larger than 1, B counts for more than its weight says at that
+# layer. Wrong blends get a one-line error that says what to do:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -449,8 +458,10 @@ for bad in ([1.0], [0.5, -0.5], [0.0, 0.0]):
 # ## 5 · Artefacts: the total-variation term
 #
 # Results often carry a fine grain or a checkerboard: pixel-scale patterns that the
-# network's features barely see (strided pooling samples every other pixel), so nothing
-# in the loss stops them. A *high-pass* picture (the image minus a slightly blurred copy)
+# network's deeper features barely see (each average pooling replaces a 2 x 2 window by
+# its mean, so a pattern that alternates from one pixel to the next averages out; only
+# the layers before the first pooling see it at full strength), so little in the loss
+# stops them. A *high-pass* picture (the image minus a slightly blurred copy)
 # shows them: bright where the image changes from one pixel to the next.
 #
 # The total-variation term (Mahendran & Vedaldi 2015) adds a price on neighbouring pixels
@@ -548,9 +559,10 @@ for name, value in zip(["no TV", *(f"TV weight {weight:g}" for weight in tv_weig
 print("each larger TV weight lowered the high-frequency energy:", energy[0] > energy[1] > energy[2])
 
 # %% [markdown]
-# The high-pass pictures use one gain, so they compare directly. With the TV term the
-# pixel-scale grain is fainter; with too large a weight (30 here) the price of every edge
-# outweighs the style and the content, and the picture blurs. The package's own term is
+# The high-pass pictures use one gain, so they compare directly, and the energies above
+# say by how much the TV term lowered the grain in your run. With too large a weight the
+# price of every edge outweighs the style and the content, and the picture blurs: look
+# at the houses' edges in the weight-30 picture. The package's own term is
 # `Settings.tv_weight` (`--tv-weight` on the command line).
 #
 # ## 6 · What does training buy?
@@ -604,7 +616,7 @@ else:
 # convolution) and only $2^4$ times more at relu1_1: the weight choice silently decides
 # which layers matter. The paper avoided this by rescaling its trained network so each
 # filter's mean activation is 1. The package's `"relative"` normalisation divides each
-# layer's loss by the size of its target, so the factor cancels. **Predict** the losses
+# layer's squared error by its target's sum of squares, so the factor cancels. **Predict** the losses
 # of the doubled network under both normalisations, then check:
 
 # %%
@@ -661,11 +673,12 @@ for name, result in zip(("base", "weights x 2"), paper_textures, strict=True):
     print(f"{name}: " + ", ".join(f"{key.split()[-1]} {100 * value:.2g}%" for key, value in left.items()))
 
 # %% [markdown]
-# With the base weights (He initialisation, chosen to keep every layer's activations on
-# one scale) the paper's normalisation works too. Double the weights and the deepest
-# layer drowns the others: the optimiser spends itself on relu5_1, the shallow layers
-# that hold the colours and the fine grain are hardly matched, and the texture stays
-# close to its starting noise. With per-layer normalisation the weights' scale does not
+# Read the lines above layer by layer. With the base weights (He initialisation, chosen
+# to keep every layer's activations on one scale) the paper's normalisation can work
+# too. With the weights doubled the deepest layer outweighs the others by the factors
+# printed earlier: the optimiser spends itself on relu5_1, and the shallow layers that
+# hold the colours and the fine grain are left far less matched than with the base
+# weights. With per-layer normalisation the weights' scale does not
 # matter, which is what makes an untrained network, whose scale is an arbitrary choice,
 # usable.
 #
@@ -694,3 +707,26 @@ for name, result in zip(("base", "weights x 2"), paper_textures, strict=True):
 # 4. A blend with weights 0.5 / 0.5 is not "half of each picture". What is it?
 # 5. With ImageNet weights, would you expect the paper's normalisation to weigh the five
 #    style layers equally? (Hint: what did the authors do to their network, and why?)
+#
+# ## Where to go next
+#
+# Every transfer in this course is an optimisation: hundreds of forward and backward
+# passes through VGG-19 for one picture. What came after the paper trades some of its
+# freedom for speed:
+#
+# * **A network trained per style** (Johnson, Alahi & Fei-Fei 2016; Ulyanov et al. 2016)
+#   learns to turn any photo into one painting's style in a single forward pass,
+#   trained with this course's losses (a content term and Gram-matrix style terms, which
+#   Johnson et al. call perceptual losses). Fast at use; one network per style, each
+#   trained for hours on tens of thousands of photographs (the COCO images).
+# * **Arbitrary style in one pass** (Huang & Belongie 2017, AdaIN): an encoder (the first
+#   layers of VGG-19), a layer that gives the photo's features the style's per-channel
+#   mean and standard deviation, and a decoder trained to turn such features into an
+#   image. That is the diagonal of part 1's mean + covariance loss: the means and
+#   variances of the channels, without the correlations between them. Any style, fast;
+#   less faithful to the style than optimisation, and it needs a trained decoder.
+#
+# To try one yourself you need the ImageNet VGG-19 (`nst-course weights download`), a
+# large set of photographs to train on (and, for AdaIN, of paintings), a GPU for the
+# hours of training, and the losses you wrote in lessons 01 to 03: they are the
+# training objective.

@@ -13,7 +13,8 @@
 #
 # **Questions:** what is left of an image when the layout is thrown away?
 # **Objectives:** write the Gram matrix and the paper's layer style loss $E_l$; drive a
-# texture synthesis with them; see what the rectifier changes. **Time:** about 30 minutes.
+# texture synthesis with them; see what the rectifier changes. **Time:** about 30 minutes;
+# the cells run in about 3 minutes on a 2-core laptop.
 
 # %%
 import torch

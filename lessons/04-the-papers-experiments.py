@@ -11,8 +11,8 @@
 #
 # **Plan** (about 60 minutes): the numbers (10) · Fig. 4, the centrepiece (20) ·
 # Fig. 3, 5, 6, 7 (25) · key points (5). Each run says first how long it will take; at
-# the lesson's size (64 px, 40 steps per panel) the whole notebook runs in about six
-# minutes on one core of a laptop.
+# the lesson's size (64 px, 40 steps per panel) the cells run in about 2.5 minutes on a
+# 2-core laptop.
 #
 # Every figure is one function of `nst.figures`, built on the same loop as lessons 01
 # to 03. Each returns the panels (every one a `Result` that records its settings) and a

@@ -19,8 +19,8 @@
 # networks usable.
 #
 # **Time:** about 60 minutes of teaching and exercises. The cells make 16 optimisations
-# of at most 60 steps at 128 px: about 6.5 minutes of one core's time with untrained
-# weights on the course's test machine (each long cell says how long first).
+# of at most 60 steps at 128 px: about 4 minutes on a 2-core laptop (each long cell
+# says how long first).
 
 # %%
 import copy

@@ -73,7 +73,7 @@ def lesson_02(nst, plotting, net):
 def lesson_03(nst, plotting, net):
     settings = nst.lesson_settings(3, normalization="paper")
     photo = nst.load_image("town", size=settings.size)
-    names = ["swirls", "waves", "mosaic"]  # built-in paintings: the same picture on every machine
+    names = ["swirls", "waves", "storm", "mosaic", "shapes"]  # built-in: the same picture on every machine
     styles = [nst.load_image(name, size=settings.size) for name in names]
     results = [nst.transfer(photo, style, settings=settings, net=net, progress=False) for style in styles]
     return plotting.show_images(
@@ -89,8 +89,8 @@ def lesson_03(nst, plotting, net):
 def lesson_04(nst, plotting, net):
     from nst_course import figures
 
-    settings = nst.lesson_settings(4, init="noise")  # as the lesson draws it: from white noise, like the paper
-    return figures.figure4(net=net, settings=settings, progress=False).show()
+    settings = nst.lesson_settings(4)  # as the lesson draws it: from the photo, so that 40 steps show the trade-off
+    return figures.figure4(net=net, settings=settings, init="content", progress=False).show()
 
 
 def lesson_05(nst, plotting, net):

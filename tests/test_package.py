@@ -110,3 +110,17 @@ def test_estimating_time_leaves_the_global_generator_alone(net):
     seconds = nst.estimate_seconds(net, torch.zeros(1, 3, 16, 16), layers=["conv1_1"], steps=10)
     assert seconds > 0
     assert torch.equal(before, torch.random.get_rng_state()), "estimate_seconds drew from the global generator"
+
+
+def test_for_network_shows_the_text_for_the_weights_in_use(capsys):
+    from types import SimpleNamespace
+
+    from nst_course.vgg import WeightsInfo
+
+    for pretrained, expected in ((True, "seen on ImageNet weights"), (False, "seen on random weights")):
+        net = SimpleNamespace(weights=WeightsInfo("x", "some weights", pretrained))
+        nst.for_network(net, trained="seen on ImageNet weights", untrained="seen on random weights")
+        shown = capsys.readouterr().out
+        assert expected in shown and "some weights" in shown
+        other = "seen on random weights" if pretrained else "seen on ImageNet weights"
+        assert other not in shown

@@ -285,7 +285,7 @@ for p in fig5.panels:
 # The paper reports (Fig. 5, trained network, 512 px) that with conv2_2 the photo's fine
 # detail stays and the painting shows only as a surface texture, while with conv4_2 the
 # layout stays and the painting's style reshapes the details. At 64 px relu4_2 has only
-# 8 x 6 positions to hold a layout.
+# 8 x 5 positions to hold a layout.
 #
 # ## 5 · Fig. 6: where the optimisation starts
 #
@@ -334,8 +334,8 @@ nst.for_network(
     trained="after only 40 steps at 64 px, expect A and B to keep much of the image each started "
     "from; the paper's panels are converged.",
     untrained="with the lesson's settings (64 px, 40 steps) A still looks like the photo it started "
-    "from and B keeps the painting's shapes; the four noise results are still grainy and show the "
-    "same faint layout, differing pixel by pixel.",
+    "from; B and the four noise results are coloured grain with the town's layout faintly showing "
+    "through, little is left of the painting in B, and the noise results differ pixel by pixel.",
 )
 
 # %% [markdown]

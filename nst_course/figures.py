@@ -71,9 +71,11 @@ __all__ = [
     "tutorial_losses",
 ]
 
-#: The paper's images are about 512 px on the longest side. Its content loss is a sum over
-#: positions, so its alpha/beta depends on the size: ``loss_scales(..., paper_size=PAPER_SIZE)``
-#: translates for the paper's size, where the same alpha/beta gives the style less weight.
+#: The paper's images are "about 512 px", taken here as the longest side (the authors' own code
+#: sets the *shorter* side to 512 px, which for a 3:2 photo is 1.5x as many pixels across).
+#: Its content loss is a sum over positions, so its alpha/beta depends on the size:
+#: ``loss_scales(..., paper_size=PAPER_SIZE)`` translates for the paper's size, where the same
+#: alpha/beta gives the style less weight.
 PAPER_SIZE = 512
 #: Small defaults for a CPU: every figure can be rerun bigger with ``size=`` and ``steps=``.
 SIZE, STEPS = 64, 40

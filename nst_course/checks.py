@@ -183,7 +183,8 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
                     .sqrt(),
                     "you summed absolute differences; eq. (1) squares them": 0.5 * diff.abs().sum(),
                     "you summed F - P without squaring it": 0.5 * diff.sum(),
-                    "you divided by the target's size, like the package's 'relative' default; "
+                    "you divided by the target's squared norm (its sum of squares), like the package's "
+                    "'relative' default; "
                     "the exercise asks for the paper's eq. (1)": diff.pow(2).sum() / p.pow(2).sum(),
                     "you used only the first image of the batch; eq. (1) sums over the whole batch too": 0.5
                     * diff[:1].pow(2).sum(),

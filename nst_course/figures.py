@@ -48,7 +48,7 @@ from .paintings import EXTRA_PAINTINGS, fetch_painting
 from .samples import is_sample
 from .settings import Settings, replace_settings
 from .tasks import build_objective, check_size, network_for, transfer
-from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19, with_pooling
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -68,11 +68,14 @@ __all__ = [
     "loss_scales",
     "plot_normalisations",
     "trade_off",
+    "tutorial_losses",
 ]
 
-#: The paper's images are about 512 px on the longest side. Its content loss is a sum over
-#: positions, so its alpha/beta depends on the size: ``loss_scales(..., paper_size=PAPER_SIZE)``
-#: translates for the paper's size, where the same alpha/beta gives the style less weight.
+#: The paper's images are "about 512 px", taken here as the longest side (the authors' own code
+#: sets the *shorter* side to 512 px, which for a 3:2 photo is 1.5x as many pixels across).
+#: Its content loss is a sum over positions, so its alpha/beta depends on the size:
+#: ``loss_scales(..., paper_size=PAPER_SIZE)`` translates for the paper's size, where the same
+#: alpha/beta gives the style less weight.
 PAPER_SIZE = 512
 #: Small defaults for a CPU: every figure can be rerun bigger with ``size=`` and ``steps=``.
 SIZE, STEPS = 64, 40
@@ -93,9 +96,17 @@ NORMALISATION_LABELS = {
     "paper-rescaled": "paper, on its rescaled network",
     "paper": "paper, eq. (1) and (4), this network",
     "relative": "relative (this package's default)",
-    "tutorial": "tutorial: Gram / (C·H·W), mean squared",
+    "tutorial": "PyTorch tutorial: its own layers, sums, max pooling",
     "mean": "mean squared error",
 }
+
+#: The PyTorch tutorial's layers, in this package's names. Its ``conv_4`` counts
+#: convolutions, so it is conv2_2; its ``conv_1`` ... ``conv_5`` are conv1_1, conv1_2,
+#: conv2_1, conv2_2 and conv3_1. It attaches its losses after torchvision's ``Conv2d``
+#: modules, before the ReLU, and keeps torchvision's max pooling.
+TUTORIAL_CONTENT_LAYER = "conv2_2"
+TUTORIAL_STYLE_LAYERS = ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1")
+TUTORIAL_POOLING = "max"
 
 PanelCallback = Callable[[int, int, Mapping[str, float], torch.Tensor], "bool | None"]
 """``callback(panel_index, step, losses, image)``; return True to stop the figure."""
@@ -188,6 +199,33 @@ def _rescaling(features: Sequence[Mapping[str, torch.Tensor]], name: str) -> flo
     return mean if mean > 0 else 1.0
 
 
+def tutorial_losses(
+    net: VGG19, content: torch.Tensor, style: torch.Tensor, reference: torch.Tensor
+) -> tuple[float, float]:
+    """The PyTorch tutorial's content and style loss of ``reference``, with ``net``'s weights.
+
+    The tutorial's objective, in its own conventions: the content loss is the mean
+    squared error of conv2_2 (its ``conv_4``); each style layer's loss is the mean
+    squared error of Gram matrices divided by C·H·W, and the five layers
+    (:data:`TUTORIAL_STYLE_LAYERS`) are *summed*, not averaged; the network max-pools.
+    With ``content_weight`` alpha and ``style_weight`` beta the tutorial minimises
+    ``alpha * content + beta * style``.
+    """
+    tutorial_net = with_pooling(net, TUTORIAL_POOLING)
+    layers = [TUTORIAL_CONTENT_LAYER, *TUTORIAL_STYLE_LAYERS]
+    device = net.device
+    with torch.no_grad():
+        fc = tutorial_net(content.to(device), [TUTORIAL_CONTENT_LAYER])
+        fs, fx = (tutorial_net(image.to(device), layers) for image in (style, reference))
+    content_term = float(content_loss(fx[TUTORIAL_CONTENT_LAYER], fc[TUTORIAL_CONTENT_LAYER], normalization="mean"))
+    # "mean" divides the squared error of G / (H·W) by C², the tutorial's of G / (C·H·W) by C² again
+    style_term = sum(
+        float(layer_style_loss(fx[n], gram_matrix(fs[n]), normalization="mean")) / fx[n].shape[1] ** 2
+        for n in TUTORIAL_STYLE_LAYERS
+    )
+    return content_term, style_term
+
+
 def loss_scales(
     net: VGG19,
     content: torch.Tensor,
@@ -205,8 +243,10 @@ def loss_scales(
     style layer. "paper-rescaled" divides every channel by its mean rectified
     activation over the two images (the paper rescaled its network so that this
     mean is 1 over ImageNet) and scales the content loss, a sum over positions, up
-    to ``paper_size``. "tutorial" is the PyTorch tutorial's: the mean squared error
-    of the features, and of Gram matrices divided by C·H·W.
+    to ``paper_size``. "tutorial" is the PyTorch tutorial's objective in its own
+    conventions (:func:`tutorial_losses`): its own layers (conv2_2; conv1_1 ...
+    conv3_1, before the ReLU), its sum over the five style layers and its max
+    pooling, with ``net``'s weights; ``settings`` does not change it.
     """
     settings = settings or Settings()
     content_layers, style_layers = list(settings.content_layers), list(settings.style_layers)
@@ -231,11 +271,7 @@ def loss_scales(
         s_scale[norm] = sum(
             float(layer_style_loss(fx[n], gram_matrix(fs[n]), normalization=norm)) for n in style_layers
         ) / len(style_layers)
-    c_scale["tutorial"] = c_scale["mean"]
-    s_scale["tutorial"] = sum(
-        float(layer_style_loss(fx[n], gram_matrix(fs[n]), normalization="mean")) / fx[n].shape[1] ** 2
-        for n in style_layers
-    ) / len(style_layers)
+    c_scale["tutorial"], s_scale["tutorial"] = tutorial_losses(net, content, style, reference)
     c_scale["paper-rescaled"] = (
         area
         * sum(

@@ -57,7 +57,8 @@ def load_image(
     array (H, W), (H, W, 3) or (H, W, 4), or a tensor (3, H, W) / (1, 3, H, W).
     EXIF orientation is honoured and every Pillow mode becomes RGB.
     ``size`` resizes so that the longest side has that many pixels, keeping the
-    aspect ratio. A painting that cannot be downloaded is replaced by its
+    aspect ratio (the authors' own code sets the *shorter* side to 512 px instead,
+    so its 3:2 photos are 768 px wide). A painting that cannot be downloaded is replaced by its
     built-in stand-in, with a warning (``nst_course.load_painting`` says so in
     its caption instead).
 

@@ -6,13 +6,19 @@ Shapes: features are (B, C, H, W) tensors from one layer; Gram matrices are
 Normalisation (``normalization=``):
 
 * ``"relative"`` (default): the squared error divided by the target's squared
-  magnitude: each layer's loss is its error as a fraction of its target (0 when the
-  features match, 1 when they are all zero), whatever the layer's scale.
+  norm (the sum of its squared entries): each layer's loss is its error as a
+  fraction of its target (0 when the features match, 1 when they are all zero),
+  whatever the layer's scale.
   This is what makes untrained networks work (He, Wang & Hopcroft 2016) and
   lets one set of weights serve trained and untrained networks alike.
 * ``"paper"``: Gatys et al. 2016, eq. (1) and (4): 1/2 sum (F - P)^2 for content,
-  1/(4 N^2 M^2) sum (G - A)^2 for style (N channels, M positions).
-* ``"mean"``: the mean squared error.
+  1/(4 N^2 M^2) sum (G - A)^2 for style (N channels, M positions). For a batch of
+  several images both sums run over the batch too; pystiche's replication of the
+  paper averages its style loss over the batch instead (the same for one image).
+* ``"mean"``: the mean squared error, of the features and of the Gram matrices
+  divided by M. It is what the authors' own code computes (``nn.MSELoss``): with
+  beta = 1e3 and layer weights 1/N_l^2 this package reproduces their objective
+  exactly (``nst_course.settings.AUTHORS_CODE_OBJECTIVE``, on a max-pooling network).
 
 The paper's alpha/beta ratios (1e-3 and so on) belong to ``"paper"``
 normalisation on the paper's rescaled network; with ``"relative"`` each weight
@@ -92,7 +98,8 @@ def layer_style_loss(
     """One layer's style loss E_l: (B, C, H, W) features vs a (B, C, C) target Gram -> ().
 
     ``target_gram`` is ``gram_matrix(style_features)`` (normalised by positions).
-    With ``"paper"`` this equals 1/(4 N^2 M^2) sum (G - A)^2 on unnormalised Grams.
+    With ``"paper"`` this equals 1/(4 N^2 M^2) sum (G - A)^2 on unnormalised Grams,
+    summed over the images of a batch (pystiche's replication averages them).
 
     >>> f = torch.ones(1, 2, 2, 2)
     >>> layer_style_loss(f, torch.zeros(1, 2, 2), normalization="paper")  # 4 * 1^2 / (4 * 2^2)

@@ -20,6 +20,8 @@ from .losses import NORMALIZATIONS
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, check_layers
 
 __all__ = [
+    "AUTHORS_CODE_OBJECTIVE",
+    "AUTHORS_CODE_POOLING",
     "COARSE_TO_FINE_FROM",
     "COLOUR_MODES",
     "DEFAULT_STYLE_WEIGHTS",
@@ -41,6 +43,32 @@ INITS = ("noise", "content", "style")
 COLOUR_MODES = ("luminance", "histogram")
 DEFAULT_STYLE_WEIGHTS = {"relative": 3.0, "mean": 3.0, "paper": 1e4}
 
+#: The objective of the authors' own code (leongatys/PytorchNeuralStyleTransfer), as settings:
+#: ``replace_settings(base, AUTHORS_CODE_OBJECTIVE)`` on a network with
+#: ``pooling=AUTHORS_CODE_POOLING``. That code minimises
+#:
+#:     MSE(F_r42, P_r42) + sum_l 1e3 / N_l^2 * MSE(G_l / M_l, A_l / M_l)
+#:
+#: over r11, r21, r31, r41, r51 (relu1_1 ... relu5_1 here), with mean squared errors
+#: (``nn.MSELoss``), Gram matrices divided by the M_l positions, and a max-pooling VGG-19.
+#: "mean" normalisation is exactly that content term, and per layer the mean squared error
+#: of G_l / M_l, so with beta = 1e3 and layer weights 1/N_l^2 the package's objective equals
+#: the authors', term by term, to float precision (tests/test_losses.py). Against the
+#: paper's eq. (1) and (4), that content term is 2/(N M) times the paper's and each style
+#: term 4e3/N_l^2 times the paper's E_l. What still differs is the network and the images
+#: (``nst_course.vgg``: Caffe's BGR, 0-255 network there; the authors' code also scales
+#: the *shorter* side to 512 px, where ``Settings.size`` is the longest side) and the loop
+#: (500 L-BFGS evaluations from the photo, then 200 more at 800 px).
+AUTHORS_CODE_OBJECTIVE: Mapping[str, Any] = {
+    "normalization": "mean",
+    "content_layers": (CONTENT_LAYER,),
+    "style_layers": STYLE_LAYERS,
+    "content_weight": 1.0,
+    "style_weight": 1e3,
+    "style_layer_weights": tuple(1.0 / channels**2 for channels in (64, 128, 256, 512, 512)),
+}
+AUTHORS_CODE_POOLING = "max"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -58,7 +86,9 @@ class Settings:
     """
 
     size: int = 256
-    """Longest side of the result, in pixels."""
+    """Longest side of the result, in pixels. (The paper's images are "about 512 px"; the
+    authors' own code scales the *shorter* side to 512 px, so a 3:2 photo is 768 x 512 there
+    and ``size=768`` here.)"""
     steps: int = 300
     """Optimiser steps (one L-BFGS iteration or one Adam update each)."""
     optimizer: str = "lbfgs"

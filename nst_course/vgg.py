@@ -9,8 +9,9 @@ before its ReLU, ``reluB_D`` after it; what the paper calls conv4_2 is relu4_2 h
 Weights (``weights=`` argument, else the ``NST_COURSE_WEIGHTS`` environment
 variable, else ``"auto"``):
 
-* ``"imagenet"``: torchvision's ``VGG19_Weights.IMAGENET1K_V1``, the trained
-  network of the paper, downloaded once (548 MB) into torch's cache.
+* ``"imagenet"``: torchvision's ``VGG19_Weights.IMAGENET1K_V1``, the paper's
+  architecture trained on ImageNet (not the paper's own Caffe weights, see below),
+  downloaded once (548 MB) into torch's cache.
 * a path: a state dict saved with ``torch.save``; either a whole torchvision
   VGG-19 or only its ``features`` (for example a file written by
   ``nst-course weights export``). Loaded with ``weights_only=True``.
@@ -20,6 +21,20 @@ variable, else ``"auto"``):
   lessons run offline; they are not the paper's network and are always named so.
 * ``"auto"``: ImageNet if cached or downloadable, otherwise random with a warning
   that says how to get the real weights.
+
+Not the paper's network. The paper (and the authors' own code) used Caffe's VGG-19,
+which reads BGR images on a 0-255 scale with the ImageNet mean subtracted and no
+division by a standard deviation; the paper's copy was also rescaled so that each
+filter's mean activation over ImageNet is 1 (Sec. 2). This package uses
+torchvision's VGG-19, trained on RGB images in [0, 1] normalised with the ImageNet
+mean *and* standard deviation, which :class:`VGG19` does inside. Same architecture,
+different weights and different activation scales: a loss weight tuned on one does
+not carry over to the other.
+
+Pooling: ``pooling="avg"`` (the default) is the paper's choice (Sec. 2, "slightly
+more appealing results"); the authors' published code and the PyTorch tutorial
+max-pool (``pooling="max"``). :func:`with_pooling` gives the same weights with the
+other pooling.
 """
 
 from __future__ import annotations
@@ -53,6 +68,7 @@ __all__ = [
     "imagenet_cache_path",
     "load_vgg19",
     "resolve_weights",
+    "with_pooling",
 ]
 
 WEIGHTS_ENV = "NST_COURSE_WEIGHTS"
@@ -123,7 +139,7 @@ class VGG19(nn.Module):
         for name, module in zip(LAYER_NAMES, features, strict=True):
             if isinstance(module, nn.ReLU):
                 module = nn.ReLU(inplace=False)  # an in-place ReLU would overwrite a returned conv output
-            elif isinstance(module, nn.MaxPool2d):
+            elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
                 module = nn.AvgPool2d(2, 2) if pooling == "avg" else nn.MaxPool2d(2, 2)
             layers[name] = module
         self.layers = nn.Sequential(layers)
@@ -161,6 +177,20 @@ class VGG19(nn.Module):
 
     def extra_repr(self) -> str:
         return f"weights={self.weights}, pooling={self.pooling!r}"
+
+
+def with_pooling(net: VGG19, pooling: str) -> VGG19:
+    """``net`` itself if it already pools that way, else a network sharing its weights that pools with ``pooling``.
+
+    >>> avg = VGG19(_random_features(0), weights=WeightsInfo("random", "random", False))
+    >>> with_pooling(avg, "max").pooling, with_pooling(avg, "avg") is avg
+    ('max', True)
+    """
+    if pooling == net.pooling:
+        return net
+    mean, std = (tuple(buffer.flatten().tolist()) for buffer in (net.mean, net.std))
+    twin = VGG19(net.layers, weights=net.weights, pooling=pooling, mean=mean, std=std)
+    return twin.to(net.device)
 
 
 def check_layers(layers: Iterable[str]) -> list[str]:

@@ -61,6 +61,55 @@ def test_translated_weights_are_measured_and_consistent(net):
     assert len(figure.axes) == 2
 
 
+def _the_tutorials_objective(net, content, style, image):
+    """The PyTorch tutorial's content and style loss of ``image``, written out in its own way.
+
+    Its network: the ImageNet mean/std normalisation, then VGG-19's modules in order with
+    max pooling; it names the convolutions conv_1, conv_2, ... and reads them before the
+    ReLU. Content: mean squared error at conv_4. Style: mean squared error of
+    F F^T / (a*b*c*d) at conv_1 ... conv_5, summed.
+    """
+
+    def features(x):
+        x = (x - net.mean) / net.std
+        out, convs = {}, 0
+        for module in net.layers:
+            if isinstance(module, (torch.nn.AvgPool2d, torch.nn.MaxPool2d)):
+                module = torch.nn.MaxPool2d(2, 2)
+            x = module(x)
+            if isinstance(module, torch.nn.Conv2d):
+                convs += 1
+                out[f"conv_{convs}"] = x
+                if convs == 5:
+                    return out
+        raise AssertionError("VGG-19 has more than five convolutions")
+
+    def gram(f):
+        a, b, c, d = f.shape
+        flat = f.view(a * b, c * d)
+        return flat @ flat.t() / (a * b * c * d)
+
+    with torch.no_grad():
+        fc, fs, fx = features(content), features(style), features(image)
+        content_loss = torch.nn.functional.mse_loss(fx["conv_4"], fc["conv_4"])
+        style_loss = sum(torch.nn.functional.mse_loss(gram(fx[k]), gram(fs[k])) for k in fs)
+    return float(content_loss), float(style_loss)
+
+
+def test_the_tutorials_weight_translates_into_the_alpha_beta_its_own_objective_gives(net):
+    """style_weight=1e6 as a paper alpha/beta, turned back on the tutorial's own objective, is 1e6 again."""
+    photo, painting = nst.load_image("town", size=64), nst.load_image("mosaic", size=64)
+    noise = torch.rand((1, 3, *photo.shape[-2:]), generator=torch.Generator().manual_seed(3))
+    scales = figures.loss_scales(net, photo, painting, reference=noise)
+    ratio = scales.paper_ratio(1e6, "tutorial")
+    content, style = _the_tutorials_objective(net, photo, painting, noise)
+    # the tutorial's weight under which its style term is as big next to its content term
+    # as the paper's alpha/beta makes it on the paper's scale
+    back = scales.balance("paper-rescaled") / ratio / (style / content)
+    assert back == pytest.approx(1e6, rel=1e-3), f"alpha/beta {ratio:.3g} is the tutorial's weight {back:.4g}, not 1e6"
+    assert net.pooling == "avg", "the test must show that the tutorial's max pooling is used on any network"
+
+
 def test_ctrl_c_keeps_the_finished_panels(net, tmp_path):
     def interrupt(panel, step, losses, image):
         if panel == 1 and step == 2:

@@ -105,3 +105,56 @@ def test_bad_inputs_get_clear_errors():
         nst.gram_matrix(torch.zeros(2, 3))
     with pytest.raises(nst.NSTError, match="normalization must be one of"):
         nst.content_loss(torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 1, 1), normalization="gatys")
+
+
+def _the_authors_objective(net, content, style, image):
+    """The objective of the authors' own code, written out as it does it, on ``net``'s weights.
+
+    Its network reads the rectified outputs r11, r21, ... and max-pools. Content: the mean
+    squared error at r42, weight 1. Style: the mean squared error of F F^T / (h*w) at r11,
+    r21, r31, r41 and r51, each weighted 1e3 / n^2 for its n channels. The total is the sum.
+    """
+
+    def features(x):
+        x = (x - net.mean) / net.std
+        out, block, conv = {}, 1, 0
+        for module in net.layers:
+            if isinstance(module, (torch.nn.AvgPool2d, torch.nn.MaxPool2d)):
+                module, block, conv = torch.nn.MaxPool2d(2, 2), block + 1, 0
+            x = module(x)
+            if isinstance(module, torch.nn.Conv2d):
+                conv += 1
+            elif isinstance(module, torch.nn.ReLU):
+                out[f"r{block}{conv}"] = x
+        return out
+
+    def gram(f):
+        b, c, h, w = f.shape
+        flat = f.view(b, c, h * w)
+        return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+
+    style_layers = ["r11", "r21", "r31", "r41", "r51"]
+    weights = [1e3 / n**2 for n in [64, 128, 256, 512, 512]]
+    mse = torch.nn.MSELoss()
+    with torch.no_grad():
+        fc, fs, fx = features(content), features(style), features(image)
+        total = mse(fx["r42"], fc["r42"])
+        for weight, name in zip(weights, style_layers, strict=True):
+            total = total + weight * mse(gram(fx[name]), gram(fs[name]))
+    return float(total)
+
+
+def test_the_authors_objective_is_these_settings_on_a_max_pooling_network(net):
+    from nst_course.settings import AUTHORS_CODE_OBJECTIVE, AUTHORS_CODE_POOLING, replace_settings
+    from nst_course.vgg import with_pooling
+
+    generator = torch.Generator().manual_seed(5)
+    photo, painting = nst.load_image("town", size=48), nst.load_image("mosaic", size=48)
+    image = torch.rand(photo.shape, generator=generator)
+    settings = replace_settings(None, AUTHORS_CODE_OBJECTIVE)
+    authors_net = with_pooling(net, AUTHORS_CODE_POOLING)
+    objective = nst.build_objective(authors_net, settings, content=photo, style=painting)
+    with torch.no_grad():
+        ours = float(sum(objective(authors_net(image, objective.layers), image).values()))
+    theirs = _the_authors_objective(net, photo, painting, image)
+    assert ours == pytest.approx(theirs, rel=1e-5), f"the package's {ours:.6g} is not the authors' {theirs:.6g}"

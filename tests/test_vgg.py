@@ -65,6 +65,18 @@ def test_network_is_frozen_and_in_eval_mode(net):
     assert all(not p.requires_grad for p in net.parameters())
 
 
+def test_with_pooling_keeps_the_weights_and_changes_only_the_pooling(net, small_image):
+    mx = nst.vgg.with_pooling(net, "max")
+    assert net.pooling == "avg" and mx.pooling == "max" and isinstance(mx.layers.pool1, nn.MaxPool2d)
+    assert mx.layers.conv1_1 is net.layers.conv1_1 and isinstance(net.layers.pool1, nn.AvgPool2d)
+    before, after = net(small_image, ["relu1_2", "conv2_1"]), mx(small_image, ["relu1_2", "conv2_1"])
+    assert torch.equal(before["relu1_2"], after["relu1_2"])
+    assert not torch.allclose(before["conv2_1"], after["conv2_1"])
+    reference = nst.load_vgg19(weights="random", pooling="max", device="cpu")
+    assert torch.allclose(after["conv2_1"], reference(small_image, ["conv2_1"])["conv2_1"])
+    assert nst.vgg.with_pooling(net, "avg") is net
+
+
 def test_pooling_choice():
     avg = nst.load_vgg19(weights="random", pooling="avg", device="cpu")
     mx = nst.load_vgg19(weights="random", pooling="max", device="cpu")

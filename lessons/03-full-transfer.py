@@ -43,6 +43,12 @@ print(f"alpha = {alpha:g}, beta = {beta:g}: alpha/beta = {alpha / beta:g}")
 # from the photo, the content term is **zero** at the start and grows as the style
 # pulls the image away.
 #
+# **The paper's equations, not the authors' code.** The lesson's losses are eq. (1) and
+# (4) of the paper. The authors' own code departs from them: it max-pools, takes mean
+# squared errors of Gram matrices divided by $M$, and weighs each style layer by
+# $10^3/N_l^2$; `nst_course.settings.AUTHORS_CODE_OBJECTIVE` (on a network loaded with
+# `pooling="max"`) reproduces that objective exactly, for comparison.
+#
 # **What $\alpha$ and $\beta$ do.** This course writes the ratio as $\alpha/\beta$, as
 # the paper does. $\beta$ multiplies the style term: the optimiser trades content
 # error for style error at that exchange rate, so a larger $\beta$ (a smaller

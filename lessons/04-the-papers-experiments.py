@@ -55,7 +55,9 @@ print(f"{settings.normalization} normalisation; content layer {nst.CONTENT_LAYER
 # * **relative** (this package's default): each layer's squared error divided by its
 #   target's sum of squares (its squared norm);
 # * **tutorial** (the PyTorch tutorial): mean squared errors, with Gram matrices divided
-#   by $C\cdot H\cdot W$;
+#   by $C\cdot H\cdot W$, on its own layers (conv2_2 for the content; conv1_1, conv1_2,
+#   conv2_1, conv2_2 and conv3_1 for the style, all before the ReLU), the five style
+#   terms summed, on a max-pooling network;
 # * **mean**: plain mean squared errors.
 #
 # So $\alpha/\beta$ = 1e-3 means nothing by itself. `figures.loss_scales` measures both
@@ -81,8 +83,10 @@ figures.plot_normalisations(scales, title=f"One start image, five normalisations
 # weights never carry over from one code base to another. On the right, each paper
 # $\alpha/\beta$ of Fig. 4 as the $\beta$ (with $\alpha = 1$) that means the same under
 # each normalisation, on these images and this network. Reading a tutorial works the
-# other way round: the PyTorch tutorial's `style_weight=1e6` (with `content_weight=1`)
-# amounts to this paper $\alpha/\beta$ on these images:
+# other way round. The PyTorch tutorial's `style_weight=1e6` (with `content_weight=1`)
+# belongs to its own objective (the layers, sum and max pooling above); measured that
+# way, on these images and this network's weights, it amounts to this paper
+# $\alpha/\beta$:
 
 # %%
 print(f"PyTorch tutorial, beta = 1e6:   paper alpha/beta = {scales.paper_ratio(1e6, 'tutorial'):.1e}")
@@ -209,16 +213,17 @@ widgets.trade_off_explorer(photo, painting, net, settings=settings)
 # **What it varies.** The same photograph in the styles of five paintings. In lesson 03
 # all five had one $\alpha/\beta$; the paper chose one per painting, the balance its
 # authors judged best for that painting: 1e-3, 8e-4, 5e-3, 5e-4, 5e-4 (the CVPR paper's
-# Fig. 3 captions)[^ratios]. Picasso's *Femme nue assise* is not in the public domain;
+# Fig. 3 captions; see the note below). Picasso's *Femme nue assise* is not in the public domain;
 # Juan Gris's portrait of Picasso takes its place. Offline, each painting is replaced
 # by a built-in one of its own, and the caption says so. As in Fig. 4, the panels start
 # from the photo so that 40 steps show the style.
 #
-# [^ratios]: The course follows the CVPR 2016 paper, whose figures it reruns. Its
-#     earlier arXiv preprint (1508.06576, the version the PyTorch tutorial links)
-#     numbers the figures differently, and its captions give other ratios for the same
-#     style pictures; the lesson keeps the CVPR numbers so that a panel and the paper's
-#     caption agree.
+# *A note on the ratios.* The course follows the CVPR 2016 paper, whose figures it
+# reruns. Its earlier arXiv preprint (1508.06576, "A Neural Algorithm of Artistic
+# Style", the version the PyTorch tutorial links) numbers these figures 2 (the five
+# styles) and 3 (the trade-off grid), and gives 1e-3 and 1e-4 as the ratios of its style
+# pictures; the lesson keeps the CVPR numbers so that each panel and the caption it
+# reruns agree.
 #
 # **Predict:** panel D (The Scream) has the largest $\alpha/\beta$, 5e-3. Will it keep
 # more or less of the photo than the others?

@@ -352,7 +352,7 @@ plotting.show_images(
 # from an upsampled 64 px image, and what it keeps of that blur depends on how many
 # full-size steps it takes to reach the loss. Larger images leave more of the early
 # work (the layout, the large strokes) to the cheap small steps, so the saving should
-# grow with the size: `python benchmarks/coarse_to_fine_transfer.py --size 256` runs the
+# grow with the size: `python experiments/coarse_to_fine_transfer.py --size 256` runs the
 # same race. In one call, `nst.transfer(photo, style, scales=(64, 128))` shares the
 # steps between the sizes;
 # from 512 px, `nst.transfer` goes coarse to fine by itself (half the size first).

@@ -50,7 +50,7 @@ RUN_CONSTANT = 64 * 2**20
 #: adds the best image, the last point measured and its gradient.
 OPTIMIZER_VECTORS = {"lbfgs": 2 * LBFGS_HISTORY + 8, "adam": 2 + 6}
 #: Loss evaluations (forward + backward passes) per step: L-BFGS's strong-Wolfe line search
-#: needs an extra one now and then (1.01-1.05 measured, benchmarks/RESULTS-loop.md).
+#: needs an extra one now and then (1.01-1.05 measured, experiments/RESULTS.md).
 EVALUATIONS_PER_STEP = {"lbfgs": 1.02, "adam": 1.0}
 #: Passes each scale of a run makes besides its steps, in the probe's units: the first step's
 #: line search, the targets (a forward pass of each image), the last image's loss, the images'

@@ -14,7 +14,7 @@ What the loop does, exactly:
   ones, up to ``LINE_SEARCH_TRIALS`` more forward and backward passes. Most steps
   need one pass; the point the search ends on is not measured twice. Without the
   search, a step could land far uphill and the run never recover
-  (``benchmarks/RESULTS-loop.md``). The first step, which has no curvature to go
+  (``experiments/RESULTS.md``). The first step, which has no curvature to go
   on, tries the step :func:`first_step_lr` aims, so the first preview comes after
   two passes, not five. Adam is the alternative.
 * The optimiser moves an unconstrained tensor; the image is :func:`fold` of it,
@@ -214,7 +214,7 @@ def first_step_lr(loss: float, grad: torch.Tensor, learning_rate: float = 1.0) -
     extra forward and backward passes before the first preview. This guess is the step to
     the bottom of a parabola that falls from ``loss`` to 0 along the gradient; the search
     shortens or lengthens it from there, and it needs one trial, not four, and ends lower
-    (``benchmarks/first_step.py``). ``learning_rate`` scales it as it scales every later
+    (``experiments/first_step.py``). ``learning_rate`` scales it as it scales every later
     step. Set the optimiser's ``lr`` to this for the first step and back afterwards.
 
     >>> x = torch.tensor([3.0, -4.0])  # the loss |x|^2: 25 here, 0 at its bottom, x = 0

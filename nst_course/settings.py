@@ -221,7 +221,7 @@ def _beyond_problems(settings: Settings) -> list[str]:
 
 
 #: From this size on, a run with ``Settings.scales`` empty optimises at half the size first,
-#: upsamples and continues (``benchmarks/RESULTS-loop.md``, section 6). At 512 px that took
+#: upsamples and continues (``experiments/RESULTS.md``, section 6). At 512 px that took
 #: 1.08x the time of one scale and gave a more painterly picture at a 0.3% lower loss; at
 #: 256 px it took 1.14x, and its picture was softer than one scale's (the houses kept the
 #: blur of the upsampled start), so 256 px runs at one scale.

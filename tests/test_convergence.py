@@ -73,7 +73,7 @@ def test_bad_stopping_settings_are_refused():
 
 
 # At 48 px, on the conv layers, this pair made the clamped L-BFGS loop jump to 22x its best loss,
-# and the folded loop without a line search jump to 2.5x (benchmarks/RESULTS-loop.md).
+# and the folded loop without a line search jump to 2.5x (experiments/RESULTS.md).
 MID = 48
 CONV_LAYERS = {"content_layers": ("conv4_2",), "style_layers": ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")}
 

@@ -1,6 +1,6 @@
 """How L-BFGS's first step is aimed: torch's own first try against 2 loss / |gradient|^2.
 
-Run:  python benchmarks/first_step.py [--size 128] [--steps 100] [--threads 2]
+Run:  python experiments/first_step.py [--size 128] [--steps 100] [--threads 2]
 
 The first step is what a learner waits for before the first preview. For a transfer
 (two image pairs), a texture and a reconstruction from noise, at the lessons' settings,

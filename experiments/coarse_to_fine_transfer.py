@@ -1,6 +1,6 @@
 """Coarse to fine through the public API: does it reach the single-scale run's loss at full size sooner?
 
-Run:  python benchmarks/coarse_to_fine_transfer.py [--size 128] [--steps 60] [--coarse-steps 30,60]
+Run:  python experiments/coarse_to_fine_transfer.py [--size 128] [--steps 60] [--coarse-steps 30,60]
                                                    [--coarse-size 64] [--pair town:swirls] [--weights random]
 
 First one transfer at ``--size`` for ``--steps`` steps (the single-scale run); its

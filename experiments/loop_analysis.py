@@ -1,6 +1,6 @@
 """Tables from ``loop_experiments.py`` output: cost to a good loss, blow-ups, and stopping rules.
 
-Run:  python benchmarks/loop_analysis.py FILE.jsonl [FILE.jsonl ...] [--rules-for b-s,c-sig]
+Run:  python experiments/loop_analysis.py FILE.jsonl [FILE.jsonl ...] [--rules-for b-s,c-sig]
 
 For each problem (pair and size) and loop variant it prints, as Markdown tables:
 

@@ -1,6 +1,6 @@
 """Which L-BFGS step size to use by default: final loss and loss jumps by step size.
 
-Run:  python benchmarks/lbfgs_step.py [--size 128] [--steps 100] [--weights random]
+Run:  python experiments/lbfgs_step.py [--size 128] [--steps 100] [--weights random]
 
 For a transfer, a texture and a deep reconstruction, prints the lowest loss reached
 and how often the loss jumped up by more than half from one step to the next, for

@@ -1,6 +1,6 @@
 """How low can a smooth loop get, how fast? Loop variants at one size, counted in evaluations.
 
-Run:  python benchmarks/loop_reach.py [--size 256] [--evals 100] [--pair town,swirls]
+Run:  python experiments/loop_reach.py [--size 256] [--evals 100] [--pair town,swirls]
                                       [--variants fold,fold-h100,pyramid-1,pyramid-0.5,pyramid-0.25,lbfgsb]
                                       [--target 0.17412]
 

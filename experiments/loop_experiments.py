@@ -1,6 +1,6 @@
 """Which optimisation loop reaches a low style-transfer loss in the fewest network evaluations.
 
-Run:  python benchmarks/loop_experiments.py [--pairs town:swirls,hopper:waves] [--sizes 128,256]
+Run:  python experiments/loop_experiments.py [--pairs town:swirls,hopper:waves] [--sizes 128,256]
                                             [--evals 300] [--variants a,b,c] [--out FILE.jsonl]
 
 Builds the package's transfer objective (conv4_2 content, five style layers, relative
@@ -9,7 +9,7 @@ variant for the same number of loss evaluations (one evaluation = one forward an
 backward pass through VGG-19, the honest unit of cost). Every evaluation's loss and
 time is written as one JSON line per run; ``loop_analysis.py`` turns the file into tables.
 
-The variants (letters as in the write-up, ``RESULTS-loop.md``):
+The variants (letters as in the write-up, ``RESULTS.md``):
 
   a      torch L-BFGS, one iteration per step, step 0.5, clamp to [0, 1] after each step
   b      the same with step 1.0 (the plain tutorial loop)
@@ -73,7 +73,7 @@ def load_net() -> nst.VGG19:
         return nst.load_vgg19("random", device="cpu")
 
 
-#: The layers of the measurements in RESULTS-loop.md (the package's defaults then); "default" is the package's now.
+#: The layers of the measurements in RESULTS.md (the package's defaults then); "default" is the package's now.
 CONV_LAYERS = ("conv4_2",), ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 

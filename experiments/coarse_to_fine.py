@@ -1,6 +1,6 @@
 """Does optimising at half size first, upsampling and continuing reach a low loss sooner?
 
-Run:  python benchmarks/coarse_to_fine.py [--pair town:swirls] [--sizes 256] [--variant c-sig]
+Run:  python experiments/coarse_to_fine.py [--pair town:swirls] [--sizes 256] [--variant c-sig]
                                           [--evals 150] [--half-evals 25,50,100] [--fine-evals N]
                                           [--out FILE.jsonl]
 

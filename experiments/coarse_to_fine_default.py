@@ -1,6 +1,6 @@
 """Should a run go coarse to fine by default? One scale against half size first, both as a user gets them.
 
-Run:  python benchmarks/coarse_to_fine_default.py [--sizes 128,256] [--pairs town:swirls,hopper:waves]
+Run:  python experiments/coarse_to_fine_default.py [--sizes 128,256] [--pairs town:swirls,hopper:waves]
                                                   [--steps 300] [--weights random]
 
 For each size S and image pair: ``nst.transfer`` with ``scales=(S,)`` (one scale) and with

@@ -134,8 +134,9 @@ nst.for_network(
     "respond to edges and colours and deeper layers to textures and object parts: compare the two "
     "grids above with that. The paper reads its content at the deep end of this progression.",
     untrained="every filter is random, so no map looks for anything in particular: relu1_1 maps are "
-    "the photo seen through random 3 x 3 filters and still show its edges, relu3_1 maps are the same "
-    "through two more blocks of random filters, coarser and more blurred. The coarsening comes from "
+    "the photo seen through random 3 x 3 filters, most of them a grey copy of it that weighs the colours "
+    "differently, a few bringing out its edges; relu3_1 maps are the same through two more blocks of "
+    "random filters, coarser and more blurred. The coarsening comes from "
     "the architecture and is the same on trained weights; the edges-then-parts progression that "
     "trained networks show (Zeiler & Fergus 2014) is not something these maps can show.",
 )

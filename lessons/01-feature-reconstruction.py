@@ -171,8 +171,7 @@ plotting.show_images(
 errors = {name: float((result.image - photo).abs().mean()) for name, result in results.items()}
 for name, error in errors.items():
     print(f"{name}: mean absolute pixel difference {error:.3f}")
-closest, farthest = min(errors, key=errors.get), max(errors, key=errors.get)
-print(f"closest to the photo: {closest}; farthest: {farthest} ({errors[farthest] / errors[closest]:.1f}x as far)")
+print("from closest to farthest:", ", ".join(sorted(errors, key=errors.get)))
 
 # %% [markdown]
 # The architecture explains part of the picture on any weights: many different images

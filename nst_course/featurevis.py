@@ -254,7 +254,7 @@ class VisSettings:
     """How a visualisation is made; recorded in every saved picture."""
 
     size: int = 128
-    steps: int = 128
+    steps: int = 64
     learning_rate: float = 0.05
     seed: int = 0
     fourier: bool = True

@@ -24,7 +24,7 @@ from .featurevis import VisSettings, visualise
 from .optimize import Callback, Result
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, check_layers, describe_layers
 
-__all__ = ["ATLAS_LAYERS", "Atlas", "atlas", "atlas_seconds", "default_channels"]
+__all__ = ["ATLAS_LAYERS", "Atlas", "atlas", "atlas_seconds", "check_channels", "default_channels", "depth"]
 
 #: The layers of ``nst-course atlas all``: the paper's style layers and its content layer.
 ATLAS_LAYERS = (*STYLE_LAYERS, CONTENT_LAYER)
@@ -32,11 +32,26 @@ ATLAS_LAYERS = (*STYLE_LAYERS, CONTENT_LAYER)
 DEFAULT_COUNT = 16
 
 
+def depth(layer: str) -> int:
+    """How many channels ``layer`` has."""
+    (name,) = check_layers([layer])
+    return next(int(r["channels"]) for r in describe_layers((16, 16)) if r["layer"] == name)
+
+
 def default_channels(layer: str, count: int = DEFAULT_COUNT) -> list[int]:
     """The first ``count`` channels of ``layer``."""
-    (name,) = check_layers([layer])
-    depth = next(int(r["channels"]) for r in describe_layers((16, 16)) if r["layer"] == name)
-    return list(range(min(count, depth)))
+    return list(range(min(count, depth(layer))))
+
+
+def check_channels(layer: str, channels: Sequence[int]) -> list[int]:
+    """``channels`` as a list, or one line saying which numbers ``layer`` has."""
+    chosen = list(channels)
+    if not chosen:
+        raise NSTError(f"give at least one channel of {layer}")
+    bad = [c for c in chosen if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < depth(layer)]
+    if bad:
+        raise NSTError(f"{layer} has channels 0 to {depth(layer) - 1}; there is no channel {bad[0]!r}")
+    return chosen
 
 
 def grid_size(layer: str, size: int) -> tuple[int, int]:
@@ -112,7 +127,7 @@ def atlas(
 
     (layer,) = check_layers([layer])
     cfg = VisSettings(**{**(settings.__dict__ if settings else {}), **overrides})
-    chosen = list(channels) if channels is not None else default_channels(layer)
+    chosen = check_channels(layer, channels) if channels is not None else default_channels(layer)
     net = network_for(net, weights=weights, device=device, seed=cfg.seed)
     found = top_patches(net, layer, chosen, count=patches) if patches else [[] for _ in chosen]
     result = visualise(net, layer, chosen, settings=cfg, callback=callback, progress=progress)

@@ -167,4 +167,3 @@ def draw_atlas(layer: str, channels: Sequence[int], result: Result, patches: Seq
             ax.set_title(f"{patch.source} {patch.activation:.2g}", fontsize=6)
             ax.axis("off")
     return figure
-

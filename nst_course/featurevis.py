@@ -199,7 +199,9 @@ class Unit:
                 raise NSTError(f"a direction needs one number per channel: {feature.shape[0]}, not {vector.numel()}")
             return torch.einsum("c,chw->hw", vector / vector.norm(), feature).mean()
         if not 0 <= int(self.channel) < feature.shape[0]:
-            raise NSTError(f"channel {self.channel} does not exist: this layer has channels 0 to {feature.shape[0] - 1}")
+            raise NSTError(
+                f"channel {self.channel} does not exist: this layer has channels 0 to {feature.shape[0] - 1}"
+            )
         if self.neuron:
             row, column = self.position or (feature.shape[1] // 2, feature.shape[2] // 2)
             return feature[self.channel, row, column]
@@ -241,9 +243,7 @@ class UnitObjective:
 
     def __call__(self, features: Mapping[str, torch.Tensor], image: torch.Tensor) -> dict[str, torch.Tensor]:
         feature = features[self.layer]
-        terms = {
-            f"{self.layer} {unit.label} #{i}": -unit.activation(feature[i]) for i, unit in enumerate(self.units)
-        }
+        terms = {f"{self.layer} {unit.label} #{i}": -unit.activation(feature[i]) for i, unit in enumerate(self.units)}
         if self.tv_weight:
             terms["tv"] = self.tv_weight * len(self.units) * tv_loss(image)
         return terms
@@ -338,4 +338,3 @@ def visualise(
         settings=cfg.as_dict(),
         extra={"layer": layer, "units": [u.label for u in chosen]},
     )
-

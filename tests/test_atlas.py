@@ -27,7 +27,10 @@ def test_top_patches_are_the_strongest_places_cut_at_the_receptive_field(net):
     assert float(maps[best][first.row, first.column]) == pytest.approx(first.activation)
     assert [p.activation for p in found] == sorted((p.activation for p in found), reverse=True)
     assert all(p.image.shape == (3, field, field) for p in found)
-    top, left = first.row * stride + (stride - 1) / 2 - (field - 1) / 2, first.column * stride + (stride - 1) / 2 - (field - 1) / 2
+    top, left = (
+        first.row * stride + (stride - 1) / 2 - (field - 1) / 2,
+        first.column * stride + (stride - 1) / 2 - (field - 1) / 2,
+    )
     top = int(max(0, min(round(top), images[best].shape[2] - field)))
     left = int(max(0, min(round(left), images[best].shape[3] - field)))
     assert torch.equal(first.image, images[best][0, :, top : top + field, left : left + field])
@@ -35,6 +38,26 @@ def test_top_patches_are_the_strongest_places_cut_at_the_receptive_field(net):
     assert len(spots) == 3
     same = [p for p in found if p.source == first.source and p is not first]
     assert all(max(abs(p.row - first.row), abs(p.column - first.column)) >= field // (2 * stride) for p in same)
+
+
+class _Map:
+    """A "network" whose relu2_1 is a designed map: a peak, its neighbour almost as high, a far second place."""
+
+    device = torch.device("cpu")
+
+    def __call__(self, image, layers):
+        fmap = torch.zeros(1, 1, image.shape[2] // 2, image.shape[3] // 2)
+        fmap[0, 0, 10, 10], fmap[0, 0, 10, 11], fmap[0, 0, 3, 15] = 5.0, 4.9, 4.0
+        return {"relu2_1": fmap}
+
+
+def test_a_patch_is_centred_on_its_place_and_neighbours_of_a_chosen_place_are_skipped():
+    image = torch.arange(3 * 40 * 40, dtype=torch.float32).view(1, 3, 40, 40)
+    (found,) = top_patches(_Map(), "relu2_1", [0], images={"x": image}, count=2)
+    assert [(p.row, p.column, p.activation) for p in found] == [(10, 10, 5.0), (3, 15, 4.0)]
+    # grid place 10 has its centre at input pixel 10 * 2 + 0.5; the 10-pixel field around it starts at 16
+    assert torch.equal(found[0].image, image[0, :, 16:26, 16:26])
+    assert torch.equal(found[1].image, image[0, :, 2:12, 26:36])
 
 
 def test_the_atlas_names_layer_field_grid_and_weights_and_saves_its_record(net, tmp_path):

@@ -58,7 +58,7 @@ def _cut(image: torch.Tensor, centre: tuple[float, float], field: int) -> torch.
     out = []
     for c, side in zip(centre, (height, width), strict=True):
         extent = min(field, side)
-        start = int(round(c - (extent - 1) / 2))
+        start = round(c - (extent - 1) / 2)
         start = max(0, min(start, side - extent))
         out.append(slice(start, start + extent))
     return image[:, out[0], out[1]]
@@ -73,7 +73,9 @@ def top_patches(
     size: int = 256,
     count: int = 3,
 ) -> list[list[Patch]]:
-    """For each of ``channels``, the ``count`` patches of ``images`` (default the offline samples at ``size`` px) that excite it most.
+    """For each of ``channels``, the ``count`` patches of ``images`` that excite it most.
+
+    ``images`` default to the offline samples at ``size`` px.
 
     Places closer than a receptive field to one already chosen, in the same image, are skipped,
     so the patches do not repeat one spot.

@@ -116,7 +116,7 @@ def _to_colour(linear: torch.Tensor, decorrelate: bool) -> torch.Tensor:
 
 
 def pixel_image(free: torch.Tensor, *, decorrelate: bool = True) -> torch.Tensor:
-    """The image a pixel-space parametrisation (B, 3, H, W) stands for (same colours and sigmoid as :func:`fourier_image`)."""
+    """The image pixel-space parameters (B, 3, H, W) stand for (colours and sigmoid as :func:`fourier_image`)."""
     return _to_colour(free, decorrelate)
 
 

@@ -8,6 +8,7 @@ the visualisation should find is known without trained weights.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import pytest
 import torch
@@ -49,7 +50,7 @@ class HandMade:
     """A "network" whose layers are single channels with known filters: sum of gain * ReLU(conv)."""
 
     device = torch.device("cpu")
-    LAYERS = {
+    LAYERS: ClassVar[dict] = {
         "grating": [(GRATING.expand(1, 3, 11, 11) / 3, 1, 1.0)],
         "red": [(RED.view(1, 3, 1, 1), 1, 1.0)],
         "red_stride2": [(RED.view(1, 3, 1, 1), 2, 1.0)],

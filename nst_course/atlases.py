@@ -39,7 +39,11 @@ def depth(layer: str) -> int:
 
 
 def default_channels(layer: str, count: int = DEFAULT_COUNT) -> list[int]:
-    """The first ``count`` channels of ``layer``."""
+    """The first ``count`` channels of ``layer``.
+
+    >>> default_channels("relu5_1")[-1], depth("relu5_1")
+    (15, 512)
+    """
     return list(range(min(count, depth(layer))))
 
 
@@ -55,7 +59,11 @@ def check_channels(layer: str, channels: Sequence[int]) -> list[int]:
 
 
 def grid_size(layer: str, size: int) -> tuple[int, int]:
-    """(rows, columns) of ``layer``'s grid for a ``size`` x ``size`` image."""
+    """(rows, columns) of ``layer``'s grid for a ``size`` x ``size`` image.
+
+    >>> grid_size("relu3_1", 128)
+    (32, 32)
+    """
     return next((int(r["height"]), int(r["width"])) for r in describe_layers((size, size)) if r["layer"] == layer)
 
 

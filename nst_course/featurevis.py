@@ -209,7 +209,11 @@ class Unit:
 
 
 def channel(index: int) -> Unit:
-    """A channel's mean activation over the whole image."""
+    """A channel's mean activation over the whole image.
+
+    >>> channel(3).label, neuron(3).label, neuron(3, 0, 5).label
+    ('channel 3', 'neuron 3 @ centre', 'neuron 3 @ 0,5')
+    """
     return Unit(channel=int(index))
 
 

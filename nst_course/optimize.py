@@ -18,7 +18,8 @@ What the loop does, exactly:
   on, tries the step :func:`first_step_lr` aims, so the first preview comes after
   two passes, not five. Adam is the alternative.
 * The optimiser moves an unconstrained tensor; the image is :func:`fold` of it,
-  mirrored into [0, 1]. Nothing is clamped after a step, so L-BFGS's curvature
+  mirrored into [0, 1] (or what another parametrisation, ``image_of``, makes of
+  it: feature visualisation moves a spectrum). Nothing is clamped after a step, so L-BFGS's curvature
   estimates stay true and the loss does not blow up after convergence (with the
   clamp it jumped 10-100x above its best, again and again).
 * The optimiser sees the loss divided by its value at the start, so its

@@ -11,7 +11,8 @@ Where things live: ``settings`` (what to optimise), ``objective`` (the weighted
 terms), ``optimize`` (THE loop and its ``Result``), ``tasks`` (reconstruct,
 texture, transfer), ``vgg`` (the network and its weights), ``losses``;
 ``colour`` (keeping the photo's colours) and ``analysis`` (measurements that
-explain results) serve lesson 05.
+explain results) serve lesson 05; ``featurevis``, ``examples`` and
+``atlases`` show what each channel of a layer looks for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import analysis, checks, colour, figures, plotting
+from .atlases import atlas
 from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
 from .checks_beyond import check_mean_covariance_loss, check_tv_loss
 from .devices import get_device
@@ -55,6 +57,7 @@ __all__ = [
     "Settings",
     "__version__",
     "analysis",
+    "atlas",
     "build_objective",
     "check_content_loss",
     "check_gram_matrix",

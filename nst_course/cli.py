@@ -40,6 +40,7 @@ examples:
   nst-course reconstruct hopper --layer relu2_2 -o hopper-relu2_2.png
   nst-course texture mosaic --layers relu1_1,relu2_1,relu3_1 -o texture.png
   nst-course figure 4 --out figures      (the paper's Fig. 4; 3 to 7 or all)
+  nst-course atlas relu3_1 -o atlas.png  (what each channel looks for; or all)
   nst-course weights info
   nst-course weights export vgg19-features.pth     (copy it to offline machines)
   NST_COURSE_WEIGHTS=vgg19-features.pth nst-course transfer town waves -o out.png
@@ -188,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .figures_cli import add_command
 
     add_command(sub)  # figure
+    from .atlas_cli import add_command as add_atlas
+
+    add_atlas(sub)  # atlas
     return parser
 
 
@@ -332,6 +336,10 @@ def _main(args: argparse.Namespace) -> int:
             from .figures_cli import run_command as run_figure
 
             return run_figure(args)
+        if args.command == "atlas":
+            from .atlas_cli import run_command as run_atlas
+
+            return run_atlas(args)
         if args.command in ("lessons", "lab", "pack"):
             from .classroom import run_command
 

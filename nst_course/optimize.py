@@ -18,7 +18,8 @@ What the loop does, exactly:
   on, tries the step :func:`first_step_lr` aims, so the first preview comes after
   two passes, not five. Adam is the alternative.
 * The optimiser moves an unconstrained tensor; the image is :func:`fold` of it,
-  mirrored into [0, 1]. Nothing is clamped after a step, so L-BFGS's curvature
+  mirrored into [0, 1] (or what another parametrisation, ``image_of``, makes of
+  it: feature visualisation moves a spectrum). Nothing is clamped after a step, so L-BFGS's curvature
   estimates stay true and the loss does not blow up after convergence (with the
   clamp it jumped 10-100x above its best, again and again).
 * The optimiser sees the loss divided by its value at the start, so its
@@ -256,14 +257,22 @@ def run_loop(
     callback: Callback | None = None,
     progress: bool = True,
     description: str = "optimising",
+    image_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Trace:
-    """The loop itself; returns a :class:`Trace`. Use :func:`optimize` unless you build a task."""
+    """The loop itself; returns a :class:`Trace`. Use :func:`optimize` unless you build a task.
+
+    ``image_of`` turns the tensor the optimiser moves into the image the network sees
+    (default :func:`fold`, with ``init`` an image in [0, 1]). Given, ``init`` is that
+    tensor as it is (e.g. Fourier coefficients), not an image, and is not clamped.
+    """
     from tqdm.auto import tqdm
 
-    free = init.detach().to(device=net.device, dtype=torch.float32).clamp(0, 1).clone().requires_grad_(True)
+    to_image = fold if image_of is None else image_of
+    start = init.detach().to(device=net.device, dtype=torch.float32)
+    free = (start.clamp(0, 1) if image_of is None else start).clone().requires_grad_(True)
     opt = make_optimizer(optimizer, free, learning_rate)
     layers = list(objective.layers)
-    trace = Trace(best_image=init.detach().cpu().clamp(0, 1).clone())
+    trace = Trace(best_image=to_image(free.detach()).cpu())
     best_free = free.detach().clone()  # a copy on the device; to the CPU once, at the end
     best_so_far: list[float] = []
     state: dict[str, Any] = {"latest": {}, "scale": None, "first": True}
@@ -277,7 +286,7 @@ def run_loop(
             state["latest"] = last["losses"]
             return last["scaled"]
         with torch.set_grad_enabled(gradient):
-            image = fold(free)
+            image = to_image(free)
             terms = objective(net(image, layers), image)
             total = torch.stack(list(terms.values())).sum()
             values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()  # one sync
@@ -322,7 +331,7 @@ def run_loop(
             bar.update(1)
             start_loss = {name: values[-1] for name, values in trace.history.items()}
             bar.set_postfix(loss=f"{start_loss['total']:.4g}", refresh=False)
-            if callback is not None and callback(step, start_loss, fold(free.detach()).cpu()):
+            if callback is not None and callback(step, start_loss, to_image(free.detach()).cpu()):
                 trace.stopped = "stopped"
                 break
             if converged(best_so_far, stop_tolerance, stop_window):
@@ -342,7 +351,7 @@ def run_loop(
     finally:
         bar.close()
     if math.isfinite(trace.best_loss):
-        trace.best_image = fold(best_free).cpu()
+        trace.best_image = to_image(best_free).cpu()
     return trace
 
 
@@ -359,12 +368,14 @@ def optimize(
     callback: Callback | None = None,
     progress: bool = True,
     description: str = "optimising",
+    image_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Result:
     """Change the pixels of ``init`` to lower ``objective``; THE loop every lesson and the CLI use.
 
     ``objective`` is an :class:`~nst_course.objective.Objective` or any function of
     ``(features, image)`` that returns named scalar terms and has a ``layers``
-    attribute. Returns the best image seen; raises :class:`OptimizationError`
+    attribute. ``image_of`` is the image's parametrisation (see :func:`run_loop`;
+    default :func:`fold`). Returns the best image seen; raises :class:`OptimizationError`
     (with that image in ``.result``) if the loss stops being finite.
     """
     started = time.perf_counter()
@@ -375,7 +386,16 @@ def optimize(
         "stop_tolerance": stop_tolerance,
         "stop_window": stop_window,
     }
-    trace = run_loop(net, objective, init, **kwargs, callback=callback, progress=progress, description=description)
+    trace = run_loop(
+        net,
+        objective,
+        init,
+        **kwargs,
+        callback=callback,
+        progress=progress,
+        description=description,
+        image_of=image_of,
+    )
     result = Result(
         image=trace.best_image,
         history=trace.history,

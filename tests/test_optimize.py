@@ -270,6 +270,36 @@ def test_a_learners_own_objective_runs_in_the_same_loop(net, photo):
     assert result.network == net.describe()
 
 
+def test_a_parametrisation_is_what_the_loop_moves_and_the_image_what_it_measures(net, photo):
+    """``image_of``: the loop moves any tensor (here one that sigmoid maps to the image), unclamped."""
+    target = net(photo, ["relu1_1"])["relu1_1"]
+
+    class Mine:
+        layers = ("relu1_1",)
+
+        def __call__(self, features, image):
+            return {"mine": ((features["relu1_1"] - target) ** 2).mean()}
+
+    start = torch.full(photo.shape, -4.0)  # far outside [0, 1]: a clamp would make it 0
+    seen = []
+    result = optimize(
+        net,
+        Mine(),
+        start,
+        steps=3,
+        optimizer="adam",
+        learning_rate=0.1,
+        progress=False,
+        image_of=torch.sigmoid,
+        callback=lambda step, losses, image: seen.append(image),
+    )
+    first = Mine()(net(torch.sigmoid(start), ["relu1_1"]), None)["mine"]
+    assert result.history["total"][0] == pytest.approx(float(first), rel=1e-5)
+    assert all(float(image.min()) > 0.0 and float(image.max()) < 0.05 for image in seen)  # sigmoid(-4) = 0.018
+    assert result.best_loss < result.history["total"][0]
+    assert "image_of" not in result.settings
+
+
 def test_images_too_small_for_the_deepest_layer_are_refused(net, photo):
     with pytest.raises(nst.NSTError, match=rf"too small for {nst.STYLE_LAYERS[-1]}.*at least 16 px"):
         nst.synthesize_texture(photo, net=net, settings=TINY, size=20, progress=False)

@@ -494,3 +494,37 @@ def test_without_a_front_end_each_explorer_prints_a_note_and_runs_once(no_front_
     maps = widgets.feature_maps_explorer(photo(), net, layer="conv2_1", compare="relu5_1")
     assert str(maps) == f"conv2_1: 128 feature maps of 16×24 — {RANDOM} | relu5_1: 512 feature maps of 2×3 — {RANDOM}"
     assert len(maps.figures) == 2
+
+
+# ---------------------------------------------------------------- the channel explorer (what a channel looks for)
+
+from nst_course.featurevis import VisSettings  # noqa: E402
+
+TINY_VIS = VisSettings(size=32, steps=3)
+
+
+def test_channel_explorer_visualises_the_chosen_channel_and_shows_its_map(front_end, net):
+    explorer = widgets.channel_explorer(net, image=photo(), layer="relu2_1", channel=4, settings=TINY_VIS)
+    explorer.controls["layer"].value = "relu1_1"
+    explorer.controls["channel"].value = 7
+    result = finish(explorer)
+    assert result.extra == {"layer": "relu1_1", "units": ["channel 7"]} and result.steps_done == 3
+    assert explorer.preview.value == runtime.png(result.image)
+    choice = widgets.ChannelChoice("relu1_1", 7, TINY_VIS)
+    assert explorer.target.value == runtime.png(widgets.channel_map(net, photo(), choice))
+    assert explorer.caption.value.startswith(f"<b>relu1_1 channel 7 — {RANDOM} — mean activation ")
+
+
+def test_channel_map_is_the_channels_response_scaled_to_its_maximum(net):
+    image = photo()
+    shown = widgets.channel_map(net, image, widgets.ChannelChoice("relu1_1", 3, TINY_VIS))
+    fmap = net(nst.resize(image, 32), ["relu1_1"])["relu1_1"][0, 3]
+    assert shown.shape == (1, 3, *nst.resize(image, 32).shape[-2:])
+    assert torch.allclose(shown[0, 0], fmap / fmap.max(), atol=1e-6)
+
+
+def test_channel_explorer_refuses_a_channel_the_layer_lacks_before_running(front_end, net):
+    explorer = widgets.channel_explorer(net, image=photo(), layer="relu1_1", settings=TINY_VIS)
+    explorer.controls["channel"].value = 100
+    explorer.run_button.click()
+    assert explorer.result is None and "relu1_1 has channels 0 to 63" in explorer.status.value

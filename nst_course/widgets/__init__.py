@@ -38,7 +38,10 @@ from __future__ import annotations
 
 from .controls import STYLE_LAYER_SETS, Layer, LayerSet, LogNumber, Whole
 from .explorers import (
+    ChannelChoice,
     FeatureMapsExplorer,
+    channel_explorer,
+    channel_map,
     feature_maps,
     feature_maps_explorer,
     ordered_channels,
@@ -51,6 +54,7 @@ from .runtime import Declaration, Explorer, PlainRun, explore
 
 __all__ = [
     "STYLE_LAYER_SETS",
+    "ChannelChoice",
     "Declaration",
     "Explorer",
     "FeatureMapsExplorer",
@@ -59,6 +63,8 @@ __all__ = [
     "LogNumber",
     "PlainRun",
     "Whole",
+    "channel_explorer",
+    "channel_map",
     "explore",
     "feature_maps",
     "feature_maps_explorer",

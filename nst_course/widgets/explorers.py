@@ -8,14 +8,18 @@ nothing: it redraws one layer's maps whenever the layer changes.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..atlases import check_channels, draw_atlas
 from ..errors import NSTError
-from ..estimate import estimate_settings
+from ..estimate import estimate_run, estimate_settings
+from ..examples import top_patches
+from ..featurevis import VisSettings, visualise
 from ..images import ImageSource, load_image, resize
 from ..optimize import Result
 from ..samples import sample_names
@@ -23,7 +27,7 @@ from ..settings import Settings, replace_settings
 from ..tasks import reconstruct, synthesize_texture, transfer
 from ..vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19
 from . import runtime
-from .controls import Layer, LayerSet, LogNumber, image_size, join_layers, step_count
+from .controls import Layer, LayerSet, LogNumber, Whole, image_size, join_layers, step_count
 from .runtime import Declaration, Explorer, PlainRun
 
 if TYPE_CHECKING:
@@ -31,7 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAP_ORDERS",
+    "ChannelChoice",
     "FeatureMapsExplorer",
+    "channel_explorer",
+    "channel_map",
     "feature_maps",
     "feature_maps_explorer",
     "ordered_channels",
@@ -410,3 +417,80 @@ class FeatureMapsExplorer:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = "Feature maps explorer (choose an image and two layers; needs JupyterLab)"
         return bundle
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelChoice:
+    """What the channel explorer runs: one channel of one layer, and how it is visualised."""
+
+    layer: str = "relu3_1"
+    channel: int = 0
+    vis: VisSettings = dataclasses.field(default_factory=VisSettings)
+
+    def __post_init__(self) -> None:
+        check_channels(self.layer, [self.channel])
+
+    @property
+    def steps(self) -> int:
+        return self.vis.steps
+
+
+def channel_map(net: VGG19, image: torch.Tensor, choice: ChannelChoice) -> torch.Tensor:
+    """Where on ``image`` (at the visualisation's size) the channel responds: grey, brightest at its maximum."""
+    small = resize(image, choice.vis.size)
+    with torch.no_grad():
+        fmap = net(small.to(net.device), [choice.layer])[choice.layer][:, choice.channel : choice.channel + 1].cpu()
+    fmap = fmap / fmap.max() if float(fmap.max()) > 0 else fmap
+    grey = torch.nn.functional.interpolate(fmap, size=small.shape[-2:], mode="nearest")
+    return grey.expand(-1, 3, -1, -1).clamp(0, 1)
+
+
+def channel_explorer(
+    net: VGG19,
+    *,
+    image: ImageSource = "town",
+    layer: str = "relu3_1",
+    channel: int = 0,
+    settings: VisSettings | None = None,
+) -> Explorer | PlainRun:
+    """Pick a layer and a channel; see the image optimised to excite it, its top sample patches,
+    and its feature map on ``image``.
+
+    Controls: layer, channel, steps and size. The picture beside the live preview is the
+    channel's map on the photo; the figure, after the run, adds the sample patches.
+    """
+    base = ChannelChoice(layer, channel, settings or VisSettings())
+    photo = load_image(image)
+    return runtime.explore(
+        Declaration(
+            kind="channel",
+            title="What does one channel look for?",
+            base=base,
+            controls={
+                "layer": Layer("layer", layer),
+                "channel": Whole("channel", channel, 0, 511),
+                "steps": step_count(base.vis.steps),
+                "size": image_size(base.vis.size),
+            },
+            overrides=lambda c: {
+                "layer": c["layer"],
+                "channel": c["channel"],
+                "vis": dataclasses.replace(base.vis, steps=c["steps"], size=c["size"]),
+            },
+            run=lambda cfg, callback: visualise(
+                net, cfg.layer, [cfg.channel], settings=cfg.vis, callback=callback, progress=False
+            ),
+            caption=lambda cfg, r: (
+                f"{cfg.layer} channel {cfg.channel} — {r.weights} weights — "
+                f"mean activation {-(r.best_loss or 0.0):.3g} (while moved at random)"
+            ),
+            figures=lambda cfg, r: [
+                draw_atlas(cfg.layer, [cfg.channel], r, top_patches(net, cfg.layer, [cfg.channel]))
+            ],
+            target=lambda cfg: channel_map(net, photo, cfg),
+            target_label="the channel on the photo",
+            estimate=lambda cfg: estimate_run(
+                net, shape=(cfg.vis.size, cfg.vis.size), layers=[cfg.layer], steps=cfg.vis.steps, optimizer="adam"
+            ),
+        )
+    )

@@ -63,6 +63,7 @@ class Declaration:
     """Names the explorer's CSS class, ``nst-explorer-<kind>``."""
     title: str
     base: Settings
+    """The settings a run starts from: :class:`Settings`, or another frozen dataclass with ``steps``."""
     controls: Mapping[str, Control]
     overrides: Callable[[Mapping[str, Any]], Mapping[str, Any]]
     run: Callable[[Settings, Callback | None], Result]
@@ -79,7 +80,9 @@ class Declaration:
 
     def settings_for(self, choice: Mapping[str, Any]) -> Settings:
         """The run's settings for a choice; an NSTError if they are not valid."""
-        return replace_settings(self.base, self.overrides(choice))
+        if isinstance(self.base, Settings):
+            return replace_settings(self.base, self.overrides(choice))
+        return dataclasses.replace(self.base, **self.overrides(choice))
 
 
 def front_end_available() -> bool:

@@ -19,8 +19,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import analysis, checks, colour, figures, plotting
-from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
-from .checks_beyond import check_mean_covariance_loss, check_tv_loss
+from .checks import (
+    check_content_loss,
+    check_gram_matrix,
+    check_loop,
+    check_mean_covariance_loss,
+    check_objective,
+    check_style_loss,
+    check_tv_loss,
+)
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil

@@ -406,7 +406,7 @@ def _objective_answers():
         "item": (making(lambda t: {k: v.item() for k, v in t.items()}), "no .item() or float()"),
         "list": (making(lambda t: list(t.values())), "your objective returned list"),
         "numpy": (making(lambda t: sum(t.values()).detach().numpy()), "your objective returned ndarray"),
-        "none": (making(lambda t: None), "your objective returned None"),
+        "none": (making(lambda t: None), "your objective returned None: did you forget the `return`?"),
         "str": (making(lambda t: str(t)), "your objective returned str"),
         "shape": (making(lambda t: {k: v.expand(2) for k, v in t.items()}), "not a one-number torch tensor"),
         "dtype": (making(lambda t: {k: v.long() for k, v in t.items()}), "dtype torch.int64"),

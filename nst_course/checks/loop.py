@@ -25,7 +25,8 @@ closure returns None or a float        "your closure returned None" / "a float"
 loss detached before ``backward()``    "backward() found no gradient path"
 losses recorded divided (1.0 first)    "your losses are the divided ones"
 another ``lr``, no line search, no     "the step size differs", "line_search_fn=...",
-aimed first step, ``lr`` not reset     "torch's own tiny first try", "set lr back to 1.0"
+room for it, no aimed first step,      "your line search has no room", "torch's own
+``lr`` not reset                       tiny first try", "set lr back to 1.0"
 one loss per evaluation, not per step  "N losses for M steps"
 =====================================  ==================================================
 """

@@ -479,3 +479,49 @@ def test_the_check_modules_docstring_examples_run():
         found = importlib.import_module(f"nst_course.checks.{module}")
         failed, attempted = doctest.testmod(found, optionflags=doctest.ELLIPSIS)
         assert failed == 0 and attempted > 0, module
+
+
+# ---------------------------------------------------------------- lesson 03's loop cell, as the lesson runs it
+
+
+def _lesson_loop(*, solutions, change=("", "")):
+    """``loop`` from lesson 03's source, learner's or solution version, with one piece of it changed."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("build_notebooks", root / "tools" / "build_notebooks.py")
+    build = importlib.util.module_from_spec(spec)
+    build = sys.modules.setdefault("build_notebooks", build)
+    spec.loader.exec_module(build)
+    cells = build.parse((root / "lessons" / "03-full-transfer.py").read_text(encoding="utf-8"))
+    (cell,) = [c for c in cells if c.kind == "code" and any(line.startswith("def loop(") for line in c.lines)]
+    code = "\n".join(build.variant(cell.lines, solutions=solutions))
+    assert change[0] in code
+    namespace = {"torch": torch, "nst": nst}
+    exec(code.replace(*change), namespace)
+    return namespace["loop"]
+
+
+MEASURED = "total = sum(objective(net(image, objective.layers), image).values())"
+
+
+@pytest.mark.parametrize(
+    ("solutions", "change", "expected"),
+    [
+        (True, ("", ""), "✓ loop"),
+        (False, ("", ""), "not written yet"),
+        (True, ("loss = total / scale", "loss = total"), "divide the loss by its first value"),
+        (True, ("return loss", "return total"), "returns the total"),
+        (True, ("        loss.backward()\n", ""), "never called backward()"),
+        (True, ("net(image, objective.layers), image)", "net(free, objective.layers), free)"), "measured `free`"),
+        (True, (MEASURED, MEASURED + ".detach()"), "no gradient path"),
+        (True, ("return loss", "return loss.item()"), "your closure returned a float"),
+    ],
+)
+def test_lesson_03s_loop_cell_is_checked_as_written(solutions, change, expected, capsys):
+    """The lesson's skeleton with its solution passes; its TODO, and a closure with one mistake, get their hints."""
+    passed, out = _run(nst.check_loop, _lesson_loop(solutions=solutions, change=change), capsys)
+    assert expected in out, out
+    assert passed == expected.startswith("✓")

@@ -362,6 +362,10 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # - $\alpha/\beta$ sets the exchange rate between content and style; its good value
 #   depends on the loss normalisation and the network.
 #
+# **Where next?** Fig. 6 of the paper: start from white noise as the paper does
+# (`nst.transfer(..., init="noise")`). Fig. 7: a small style weight and a photo as
+# the style image. Run the lesson at the paper's size with `NST_COURSE_PAPER_SIZE=1`.
+#
 # ## Optional: how the optimiser works
 #
 # The skeleton of your loop makes the same choices as `nst.optimize`; here is why.
@@ -404,7 +408,3 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # - **Stopping.** `nst.transfer` stops once the best loss has improved by less than 0.5%
 #   over 20 steps (`Settings.stop_tolerance`, `stop_window`); for the comparison above it
 #   ran all the steps, as your loop does.
-#
-# **Where next?** Fig. 6 of the paper: start from white noise as the paper does
-# (`nst.transfer(..., init="noise")`). Fig. 7: a small style weight and a photo as
-# the style image. Run the lesson at the paper's size with `NST_COURSE_PAPER_SIZE=1`.

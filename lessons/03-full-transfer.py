@@ -9,11 +9,11 @@
 #
 # $$\mathcal{L}_{total} = \alpha\, \mathcal{L}_{content} + \beta\, \mathcal{L}_{style}.$$
 #
-# In this lesson you write the last two pieces, the total loss and the optimisation
-# loop, and run a transfer made only of your code.
+# In this lesson you write the total loss and what the optimisation loop measures at
+# each step, and run a transfer made of your code.
 #
 # **Questions:** how do content and style combine, and what does the optimiser do?
-# **Objectives:** write the objective of eq. (7) and an L-BFGS loop; compare your
+# **Objectives:** write the objective of eq. (7) and the closure of an L-BFGS loop; compare your
 # transfer with the package's; explore $\alpha/\beta$. **Time:** about 35 minutes;
 # the cells run in about 3.5 minutes on a 2-core laptop.
 
@@ -141,66 +141,43 @@ passed = nst.check_objective(make_objective)
 # %% [markdown]
 # ## The optimisation
 #
-# The paper optimises the pixels with L-BFGS. This is what `nst.optimize` does,
-# exactly; your loop will do the same:
+# The paper changes the pixels with L-BFGS, as `nst.optimize` does. Below is that
+# loop, whole but for one part. What is already there:
 #
-# - **One iteration per step, with a line search.** Each step is one L-BFGS iteration
-#   (`max_iter=1`): L-BFGS proposes a direction and tries the full step (`lr=1.0`); a
-#   strong-Wolfe line search (`line_search_fn="strong_wolfe"`) keeps it when the loss falls
-#   enough, and otherwise tries shorter or longer steps, up to 20 more evaluations
-#   (`max_eval=21`; torch's default, one evaluation in all, leaves it no room). Most steps
-#   need one trial. Without the search, a step can land far uphill and the run not
-#   recover: measured in `benchmarks/RESULTS-loop.md`. L-BFGS keeps the last 50 steps
-#   (`history_size=50`) to estimate the curvature, and never stops by itself
-#   (`tolerance_grad=0`, `tolerance_change=0`): the loop decides.
-# - **The first step aimed.** L-BFGS learns the curvature from its own steps, so its
-#   first step is a guess. Torch's guess, a step of min(1, 1/sum|g|) along the gradient
-#   g, is tiny on an image of thousands of pixels, and the line search lengthened it
-#   4 times before the first picture. `nst.optimize` measures the start once and tries
-#   2 · loss / |g|² instead: where a parabola falling from the loss to 0 along the gradient
-#   would reach its bottom. `nst.first_step_lr(loss, grad)` turns that into the `lr` to
-#   give torch for the first step; after it, `lr` goes back to 1.0.
-# - **The loss divided by its first value.** Before `backward()`, the loss is divided by
-#   its value at the first evaluation (a plain number). The paper's losses on an untrained
-#   network are tiny, and torch's L-BFGS drops a curvature pair whose yᵀs is below 1e-10,
-#   a fixed number: undivided, it would learn no curvature at all.
-# - **Pixels folded into [0, 1].** An image has no values outside [0, 1]. Many tutorials
-#   clamp the pixels after each step; but a clamp moves the image behind L-BFGS's back,
-#   its curvature estimates go wrong, and after converging the loss jumps far above its
-#   best again and again. Instead the optimiser moves a free tensor, and the image is
-#   `nst.fold(free)`: the free values mirrored into [0, 1] (a triangle wave; inside
-#   [0, 1] it changes nothing). The loss sees only images in range, and nothing is clamped.
-# - **Stopping.** `nst.transfer` stops once the best loss has improved by less than
-#   0.5% over 20 steps (`Settings.stop_tolerance`, `stop_window`); for the comparison
-#   below it runs all the steps, as your loop does.
+# - **What moves.** The optimiser moves a tensor `free`, a copy of the start; the image
+#   is `nst.fold(free)`, its values mirrored into [0, 1], so every image measured is one
+#   a screen can show.
+# - **The optimiser.** `torch.optim.LBFGS`, one iteration per step. L-BFGS may measure
+#   a few points in one step, so it does not take a loss: it takes a *closure*, a
+#   function it calls whenever it wants the loss and its gradient at the current `free`.
+# - **What the optimiser sees.** The total loss divided by `scale`, the start's total,
+#   so that it starts at 1.0 whatever the network makes of the loss's size.
+# - **The stopping rule.** A fixed number of steps (`nst.transfer` also stops once the
+#   loss has stopped falling).
 #
-# ### Exercise 2: the loop
+# How L-BFGS uses these, and why each is there, is the optional last section of this
+# lesson.
 #
-# Write `loop(net, objective, init, steps)`.
-# - **Inputs:** the network (`net(image, layers)` returns a dict of features), an
-#   objective as above, the start image `init` (1, 3, H, W), and the number of steps.
-# - **What it does:** optimises a free tensor that starts as a copy of `init` (clamped to
-#   [0, 1] once, a leaf tensor that requires grad) with `torch.optim.LBFGS` as described
-#   above: a closure that clears the gradients, makes the image `nst.fold(free)`,
-#   evaluates the objective's total on it, divides it by the total of the very first
-#   evaluation (keep that number), calls `backward()` and returns the divided loss. Call
-#   the closure once before the first step, and set the optimiser's `lr`
-#   (`optimizer.param_groups[0]["lr"]`) to `nst.first_step_lr` of what it returned (a
-#   plain number) and of the gradient it left in `free.grad`; then make `steps` calls of
-#   the optimiser's `step(closure)`, with `lr` back at 1.0 after the first. The closure may
-#   run several times in one step (the line search's trials); `step(closure)` returns the
-#   divided loss of the image the step started from.
-# - **Output:** `(image, losses)`: the final image `nst.fold(free)`, detached, and the list
-#   of total losses (floats, undivided, one per step, each the loss of the image that step
-#   started from).
+# ### Exercise 2: what the closure measures
+#
+# Complete the closure in `loop(net, objective, init, steps)`. Each time L-BFGS calls it,
+# `image` is the current image; the closure must
+# - measure the objective of eq. (7) on `image`: the network's features at the layers
+#   the objective needs (`net(image, layers)` returns a dict of features), then the sum
+#   of the objective's terms;
+# - call `backward()` on that total divided by `scale`, which puts the gradient where
+#   the optimiser reads it (`free.grad`);
+# - return the number it differentiated: what the optimiser minimises.
+#
+# The rest of `loop` measures the start, runs the steps and returns `(image, losses)`:
+# the final image and the total loss each step started from.
 
 
 # %%
 def loop(net, objective, init, steps):
-    """L-BFGS on the pixels, one evaluation per step, as nst.optimize does it."""
-    # BEGIN SOLUTION: (image, losses) after `steps` L-BFGS steps, as described above
-    free = init.detach().clone().clamp(0, 1).requires_grad_(True)
-    optimizer = torch.optim.LBFGS(
+    """L-BFGS on the pixels, as nst.optimize runs it; the closure measures the loss."""
+    free = init.detach().clone().clamp(0, 1).requires_grad_(True)  # what the optimiser moves
+    optimizer = torch.optim.LBFGS(  # one iteration per step, with a line search: see the last section
         [free],
         lr=1.0,
         max_iter=1,
@@ -210,25 +187,25 @@ def loop(net, objective, init, steps):
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )
-    first = []
+    scale = 1.0  # the start's total loss, once the first call below has measured it
 
     def closure():
-        optimizer.zero_grad()
-        image = nst.fold(free)
+        optimizer.zero_grad()  # the gradient of this call only
+        image = nst.fold(free)  # the pixels, in [0, 1]
+        # BEGIN SOLUTION: the objective's total on `image`; backward() of it / `scale`; return what you differentiated
         total = sum(objective(net(image, objective.layers), image).values())
-        if not first:
-            first.append(total.item())
-        scaled = total / first[0]
-        scaled.backward()
-        return scaled
+        loss = total / scale
+        loss.backward()
+        return loss
+        # END SOLUTION
 
-    optimizer.param_groups[0]["lr"] = nst.first_step_lr(closure().item(), free.grad)
+    scale = closure().item()  # the start's total; from here on the optimiser sees 1.0 at the start
+    optimizer.param_groups[0]["lr"] = nst.first_step_lr(1.0, free.grad / scale)  # aim the first step
     losses = []
-    for _ in range(steps):
-        losses.append(optimizer.step(closure).item() * first[0])
+    for _ in range(steps):  # the stopping rule: a fixed number of steps
+        losses.append(optimizer.step(closure).item() * scale)  # the total loss this step started from
         optimizer.param_groups[0]["lr"] = 1.0
     return nst.fold(free).detach(), losses
-    # END SOLUTION
 
 
 # %%
@@ -428,3 +405,46 @@ print("every result has the photo's size:", all(r.image.shape == photo.shape for
 # **Where next?** Fig. 6 of the paper: start from white noise as the paper does
 # (`nst.transfer(..., init="noise")`). Fig. 7: a small style weight and a photo as
 # the style image. Run the lesson at the paper's size with `NST_COURSE_PAPER_SIZE=1`.
+#
+# ## Optional: how the optimiser works
+#
+# The skeleton of your loop makes the same choices as `nst.optimize`; here is why.
+#
+# - **A closure.** Gradient descent needs one loss and one gradient per step. L-BFGS
+#   may need several: it proposes a direction, tries a step along it, and measures
+#   again if the step was poor. So `step(closure)` calls the closure as often as it
+#   needs, and returns the loss of the image the step started from (the one your loop
+#   records).
+# - **One iteration per step, with a line search.** Each step is one L-BFGS iteration
+#   (`max_iter=1`): it tries the full step (`lr=1.0`); a strong-Wolfe line search
+#   (`line_search_fn="strong_wolfe"`) keeps it when the loss falls enough and otherwise
+#   tries shorter or longer steps, up to 20 more evaluations (`max_eval=21`; torch's
+#   default, one evaluation in all, leaves it no room). Most steps need one trial.
+#   Without the search, a step can land far uphill and the run not recover: measured in
+#   `experiments/RESULTS.md`.
+# - **History and tolerance.** L-BFGS keeps the last 50 steps (`history_size=50`) to
+#   estimate the curvature, and never stops by itself (`tolerance_grad=0`,
+#   `tolerance_change=0`): the loop decides.
+# - **The first step aimed.** L-BFGS learns the curvature from its own steps, so its
+#   first step is a guess. Torch's guess, a step of min(1, 1/sum|g|) along the gradient
+#   g, is tiny on an image of thousands of pixels, and the line search lengthened it 4
+#   times before the first picture. `nst.optimize` tries 2 · loss / |g|² instead: where a
+#   parabola falling from the loss to 0 along the gradient would reach its bottom.
+#   `nst.first_step_lr(loss, grad)` turns that into the `lr` to give torch for the first
+#   step (your loop gives it the divided loss, 1.0, and the divided gradient); after it,
+#   `lr` goes back to 1.0.
+# - **The loss divided by its first value.** The paper's losses on an untrained network
+#   are tiny, and torch's L-BFGS drops a curvature pair whose yᵀs is below 1e-10, a
+#   fixed number: undivided, it would learn no curvature at all. Divided by `scale`, the
+#   loss starts at 1.0 on any network. The closure must return the same divided loss it
+#   differentiates: the line search compares values and slopes of one function.
+# - **Fold, not clamp.** Many tutorials clamp the pixels to [0, 1] after each step; but a
+#   clamp moves the image behind L-BFGS's back, its curvature estimates go wrong, and
+#   after converging the loss jumps far above its best again and again. Measuring
+#   `free.clamp(0, 1)` instead is no better: a clamp passes no gradient to a pixel outside
+#   [0, 1], so it sticks there. `nst.fold(free)` mirrors the free values into [0, 1] (a
+#   triangle wave; inside [0, 1] it changes nothing), so the loss sees only images in
+#   range, and nothing is clamped.
+# - **Stopping.** `nst.transfer` stops once the best loss has improved by less than 0.5%
+#   over 20 steps (`Settings.stop_tolerance`, `stop_window`); for the comparison above it
+#   ran all the steps, as your loop does.

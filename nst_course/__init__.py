@@ -21,8 +21,15 @@ __version__ = "0.1.0"
 
 from . import analysis, checks, colour, figures, plotting
 from .atlases import atlas
-from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
-from .checks_beyond import check_mean_covariance_loss, check_tv_loss
+from .checks import (
+    check_content_loss,
+    check_gram_matrix,
+    check_loop,
+    check_mean_covariance_loss,
+    check_objective,
+    check_style_loss,
+    check_tv_loss,
+)
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
@@ -71,11 +78,11 @@ __all__ = [
     "content_loss",
     "describe_layers",
     "estimate_seconds",
-    "for_network",
     "export_weights",
     "figures",
     "first_step_lr",
     "fold",
+    "for_network",
     "get_device",
     "gram_matrix",
     "layer_style_loss",

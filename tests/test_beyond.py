@@ -12,7 +12,7 @@ import torch
 
 import nst_course as nst
 from nst_course import analysis, colour
-from nst_course.checks_beyond import check_mean_covariance_loss, check_tv_loss
+from nst_course.checks import check_mean_covariance_loss, check_tv_loss
 from nst_course.cli import main
 from nst_course.tasks import blended_style_targets, styles_at
 
@@ -274,6 +274,18 @@ MEAN_COV_ANSWERS = {
     "you compared Gram matrices": lambda f, t: (
         (_means(f) - _means(t)).pow(2).sum() + (nst.gram_matrix(f) - nst.gram_matrix(t)).pow(2).sum()
     ),
+    "you centred the features but not the target": lambda f, t: (
+        (_means(f) - _means(t)).pow(2).sum() + (_cov(f) - nst.gram_matrix(t)).pow(2).sum()
+    ),
+    "you centred the target but not the features": lambda f, t: (
+        (_means(f) - _means(t)).pow(2).sum() + (nst.gram_matrix(f) - _cov(t)).pow(2).sum()
+    ),
+    "the batch was counted twice": lambda f, t: (
+        f.shape[0] * ((_means(f) - _means(t)).pow(2).sum() + (_cov(f) - _cov(t)).pow(2).sum())
+    ),
+    "you averaged over the batch": lambda f, t: (
+        ((_means(f) - _means(t)).pow(2).sum() + (_cov(f) - _cov(t)).pow(2).sum()) / f.shape[0]
+    ),
     "the covariance term is missing": lambda f, t: (_means(f) - _means(t)).pow(2).sum(),
     "the mean term is missing": lambda f, t: (_cov(f) - _cov(t)).pow(2).sum(),
     "not by H*W - 1": lambda f, t: (
@@ -325,6 +337,7 @@ TV_ANSWERS = {
     "torch.roll wraps around": lambda x: (
         (x - x.roll(1, dims=-1)).pow(2).mean() + (x - x.roll(1, dims=-2)).pow(2).mean()
     ),
+    "the batch was counted twice": lambda x: x.shape[0] * (_dx(x).pow(2).mean() + _dy(x).pow(2).mean()),
     "changed its input": lambda x: x.add_(0.5).pow(2).mean(),
 }
 

@@ -1,9 +1,7 @@
-"""Exercise checks of lesson 05: a mean + covariance style loss, and the total-variation loss.
+"""Lesson 05's checks: a mean + covariance style loss, and the total-variation loss.
 
-Like ``nst_course.checks``: each runs the learner's function on small tensors
-(batch 1 and 2, non-square, target and image of different sizes), prints one
-line starting with ✓ when it agrees with the reference, or a hint aimed at the
-mistake it recognises, and never raises.
+Each runs the learner's function on small tensors (batch 1 and 2, non-square,
+target and image of different sizes) through the same harness as the other checks.
 """
 
 from __future__ import annotations
@@ -12,9 +10,9 @@ from collections.abc import Callable
 
 import torch
 
-from .analysis import channel_means, covariance_matrix, mean_covariance_loss
-from .checks import _call, _close, _gradient_hint, _report
-from .losses import gram_matrix, tv_loss
+from ..analysis import channel_means, covariance_matrix, mean_covariance_loss
+from ..losses import gram_matrix, tv_loss
+from .harness import Hint, call, check, close, gradient, guess, one_number
 
 __all__ = ["check_mean_covariance_loss", "check_tv_loss"]
 
@@ -28,13 +26,24 @@ def _pairs() -> list[tuple[torch.Tensor, torch.Tensor]]:
     ]
 
 
-def _one_number(name: str, out: torch.Tensor, what: str) -> str | None:
-    if out.numel() != 1:
-        return f"the result has shape {tuple(out.shape)}; the loss is ONE number: {what}"
-    return None
+def _batch_guesses(want: torch.Tensor, batch: int, what: str, *, averaged: bool = True) -> dict[str, torch.Tensor]:
+    """Wrong answers that show only on a batch of more than one (one image came first, and passed)."""
+    if batch == 1:
+        return {}
+    guesses = {
+        f"on a batch of {batch} your loss is {batch} times too large: the batch was counted twice ({what})": batch
+        * want
+    }
+    if averaged:
+        guesses[f"you averaged over the batch; {what}"] = want / batch
+    return guesses
 
 
-def check_mean_covariance_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+@check(
+    "mean_covariance_loss",
+    passed="matches sum((m - m_t)^2) + sum((S - S_t)^2) for batches of 1 and 2 and unequal sizes",
+)
+def check_mean_covariance_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
     """Check ``mean_covariance_loss(features, target)``: sum (m - m_t)^2 + sum (S - S_t)^2.
 
     ``m`` are the channel means over positions, ``S`` the covariance matrices
@@ -49,16 +58,11 @@ def check_mean_covariance_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.
     ✗ mean_covariance_loss: you compared Gram matrices: take each channel's mean away before multiplying (centre F)
     False
     """
-    name = "mean_covariance_loss"
     for f, t in _pairs():
         t = t.to(f.dtype)
-        out, hint = _call(fn, f, t)
-        if hint is None:
-            hint = _one_number(name, out, "add the two sums of squared differences")
-        if hint is not None:
-            return _report(name, hint, "")
-        got = out.reshape(())
-        if _close(got, mean_covariance_loss(f, t)):
+        got = one_number(call(fn, f, t, names=("features", "target")), "add the two sums of squared differences")
+        want = mean_covariance_loss(f, t)
+        if close(got, want):
             continue
         mean_term = (channel_means(f) - channel_means(t)).pow(2).sum()
         cov_f, cov_t = covariance_matrix(f), covariance_matrix(t)
@@ -69,31 +73,34 @@ def check_mean_covariance_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.
         guesses = {
             "you compared Gram matrices: take each channel's mean away before multiplying (centre F)": mean_term
             + (gram_matrix(f) - gram_matrix(t)).pow(2).sum(),
+            "you centred the features but not the target: take each channel's mean away from the target too": (
+                mean_term + (cov_f - gram_matrix(t)).pow(2).sum()
+            ),
+            "you centred the target but not the features: take each channel's mean away from the features too": (
+                mean_term + (gram_matrix(f) - cov_t).pow(2).sum()
+            ),
             "the covariance term is missing: add sum((S - S_t)^2)": mean_term,
             "the mean term is missing: add sum((m - m_t)^2), the channel means over positions": cov_term,
             "divide the covariance by H*W, the number of positions (as the package's Gram matrix), "
             "not by H*W - 1": mean_term + unbiased,
             "divide each covariance by its own number of positions H*W (the two images differ in size)": mean_term
             + raw,
+            **_batch_guesses(want, f.shape[0], "the loss sums over every image once"),
             "use the squared differences' sum, not their mean": (channel_means(f) - channel_means(t)).pow(2).mean()
             + (cov_f - cov_t).pow(2).mean(),
             "the loss squares the differences; do not take a square root": mean_term.sqrt() + cov_term.sqrt(),
         }
-        for guess_hint, value in guesses.items():
-            if _close(got, value.reshape(())):
-                return _report(name, guess_hint, "")
-        return _report(
-            name,
-            f"for features {tuple(f.shape)} and target {tuple(t.shape)} you gave {float(got):.6g}, "
-            f"expected {float(mean_covariance_loss(f, t)):.6g}",
-            "",
+        raise Hint(
+            guess(got, guesses)
+            or f"for features {tuple(f.shape)} and target {tuple(t.shape)} you gave {float(got):.6g}, "
+            f"expected {float(want):.6g}"
         )
     f, t = _pairs()[0]
-    hint = _gradient_hint(fn, mean_covariance_loss, f, t.to(f.dtype))
-    return _report(name, hint, "matches sum((m - m_t)^2) + sum((S - S_t)^2) for batches of 1 and 2 and unequal sizes")
+    gradient(fn, mean_covariance_loss, f, t.to(f.dtype))
 
 
-def check_tv_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+@check("tv_loss", passed="matches mean(dx^2) + mean(dy^2) for batches of 1 and 2 and non-square images")
+def check_tv_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """Check ``tv_loss(image)``: mean squared difference of horizontal neighbours plus that of vertical ones.
 
     The reference is :func:`nst_course.tv_loss`. Prints ✓ or a hint.
@@ -102,20 +109,16 @@ def check_tv_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     ✗ tv_loss: only horizontal neighbours count here: add the vertical differences (along H)
     False
     """
-    name = "tv_loss"
     g = torch.Generator().manual_seed(6)
     images = [
         torch.rand(1, 3, 4, 5, generator=g, dtype=torch.float64),
         torch.rand(2, 3, 6, 3, generator=g, dtype=torch.float64),
     ]
     for x in images:
-        out, hint = _call(fn, x)
-        if hint is None:
-            hint = _one_number(name, out, "a mean over all horizontal differences plus one over all vertical ones")
-        if hint is not None:
-            return _report(name, hint, "")
-        got = out.reshape(())
-        if _close(got, tv_loss(x)):
+        what = "a mean over all horizontal differences plus one over all vertical ones"
+        got = one_number(call(fn, x, names=("image",)), what)
+        want = tv_loss(x)
+        if close(got, want):
             continue
         dx = x[..., :, 1:] - x[..., :, :-1]
         dy = x[..., 1:, :] - x[..., :-1, :]
@@ -133,14 +136,10 @@ def check_tv_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
             ).mean(),
             "add the two means; do not average them": (sx.mean() + sy.mean()) / 2,
             "torch.roll wraps around: the last column is no neighbour of the first; slice instead": wrapped,
+            **_batch_guesses(want, x.shape[0], "each mean runs over the whole batch once", averaged=False),
         }
-        for guess_hint, value in guesses.items():
-            if _close(got, value.reshape(())):
-                return _report(name, guess_hint, "")
-        return _report(
-            name,
-            f"for an image of shape {tuple(x.shape)} you gave {float(got):.6g}, expected {float(tv_loss(x)):.6g}",
-            "",
+        raise Hint(
+            guess(got, guesses)
+            or f"for an image of shape {tuple(x.shape)} you gave {float(got):.6g}, expected {float(want):.6g}"
         )
-    hint = _gradient_hint(fn, tv_loss, images[0])
-    return _report(name, hint, "matches mean(dx^2) + mean(dy^2) for batches of 1 and 2 and non-square images")
+    gradient(fn, tv_loss, images[0])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections import OrderedDict
@@ -216,6 +217,11 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
         state = state["state_dict"]
     feats = {}
     for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise NSTError(
+                f"{source} is not a VGG-19 state dict (it maps {type(key).__name__} to {type(value).__name__}, "
+                "not layer names to tensors); use torchvision's vgg19 weights or an `nst-course weights export` file"
+            )
         if key.startswith("classifier."):
             continue
         feats[key.removeprefix("features.")] = value
@@ -231,6 +237,12 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
         features.load_state_dict({k: v.float() for k, v in feats.items()})
     except RuntimeError as exc:
         raise NSTError(f"{source} does not fit VGG-19: {str(exc).splitlines()[0]}") from None
+    bad = [key for key, value in features.state_dict().items() if not torch.isfinite(value).all()]
+    if bad:
+        raise NSTError(
+            f"{source} holds NaN or infinite numbers (in {', '.join(bad[:3])}): the file is damaged; "
+            "export or download the weights again"
+        )
     return features
 
 
@@ -249,27 +261,72 @@ def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
         raise NSTError(f"{path} holds a {type(state).__name__}, not a state dict")
     features = _features_from_state(state, str(path))
     origin = state.get("source") if isinstance(state.get("source"), str) else None
-    pretrained = bool(state.get("pretrained", True))
+    # only a file that says it is trained is called trained: unknown is not trained
+    pretrained = state.get("pretrained") is True
     detail = f", exported from: {origin}" if origin else ""
+    if "pretrained" not in state:
+        detail += ", not known to be trained"
     return features, WeightsInfo("file", f"file {path.name} (sha256 {digest}{detail})", pretrained)
 
 
+def _imagenet_sha256_prefix() -> str:
+    """The start of the ImageNet file's sha256, as torchvision writes it in the file name (``vgg19-<hex>.pth``)."""
+    name = os.path.basename(urllib.parse.urlparse(_imagenet_weights().url).path)
+    return name.rsplit("-", 1)[-1].split(".", 1)[0]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
+    """The ImageNet state dict: downloaded once into torch's cache, checked by its sha256, loaded without code.
+
+    The cache file is checked on every load, not only after the download, and is read
+    with ``weights_only=True``: a file put in its place runs nothing.
+    """
     cache = imagenet_cache_path()
+    prefix = _imagenet_sha256_prefix()
+    if not cache.is_file():
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            # torch writes to a temporary name, checks the hash prefix and only then renames
+            torch.hub.download_url_to_file(_imagenet_weights().url, str(cache), prefix, progress=progress)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise NSTError(
+                f"could not download the ImageNet VGG-19 weights into {cache.parent} ({reason}); "
+                "copy a file from `nst-course weights export` and use --weights PATH, or --weights random"
+            ) from None
+        except RuntimeError as exc:  # torch's hash check of the fresh download
+            raise NSTError(
+                f"the downloaded ImageNet VGG-19 weights failed their sha256 check ({str(exc).splitlines()[0][:120]}); "
+                "run `nst-course weights download` again"
+            ) from None
     try:
-        return _imagenet_weights().get_state_dict(progress=progress, check_hash=True)
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
+        actual = _sha256(cache)
+    except OSError as exc:
+        raise NSTError(f"cannot read the ImageNet VGG-19 cache file {cache} ({exc.strerror or exc})") from None
+    if not actual.startswith(prefix):
         raise NSTError(
-            f"could not download the ImageNet VGG-19 weights into {cache.parent} ({reason}); "
-            "copy a file from `nst-course weights export` and use --weights PATH, or --weights random"
-        ) from None
-    except Exception as exc:  # a damaged cache file or a failed hash check
+            f"the ImageNet VGG-19 cache file {cache} is not the published file (its sha256 does not begin with "
+            f"{prefix}): it is damaged, delete it and run `nst-course weights download` again"
+        )
+    try:
+        state = torch.load(cache, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise NSTError(
             f"could not load the ImageNet VGG-19 weights ({type(exc).__name__}: {first}); if {cache} is damaged, "
             "delete it and run `nst-course weights download` again"
         ) from None
+    if not isinstance(state, Mapping):
+        raise NSTError(f"{cache} holds a {type(state).__name__}, not a state dict: delete it and download it again")
+    return state
 
 
 def _network_reachable(url: str, timeout: float = 5.0) -> bool:

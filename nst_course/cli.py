@@ -13,6 +13,7 @@ from . import __version__
 from .devices import get_device
 from .errors import NSTError
 from .estimate import check_fits, estimate_settings, shape_at, task_layers
+from .files import check_writable
 from .images import load_image
 from .samples import PAINTINGS, sample_names
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
@@ -195,11 +196,7 @@ def _check_output(path: str, overwrite: bool) -> Path:
     out = Path(path).expanduser()
     if out.suffix.lower() != ".png":
         raise NSTError(f"results are saved as PNG: name the output *.png, not {out.name!r}")
-    if out.exists() and not overwrite:
-        raise NSTError(f"{out} exists; choose another name or add --overwrite")
-    if out.is_dir():
-        raise NSTError(f"{out} is a folder; give a file name ending in .png")
-    return out
+    return check_writable(out, overwrite=overwrite)  # before the network loads; the save checks again
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -272,9 +269,9 @@ def _run(args: argparse.Namespace) -> int:
                 images[0], layers=args.layers, settings=settings, net=net, progress=progress, init=settings.init
             )
     except OptimizationError as exc:
-        exc.result.save(out)
+        exc.result.save(out, overwrite=args.overwrite)
         raise NSTError(f"{exc} (saved it to {out})") from None
-    result.save(out)
+    result.save(out, overwrite=args.overwrite)
     how = {
         "finished": "",
         "converged": f" (converged at step {result.converged_step}: the loss had stopped falling)",
@@ -301,13 +298,11 @@ def _weights(args: argparse.Namespace) -> int:
     else:
         if not args.path:
             raise NSTError("weights export needs a file to write, e.g. nst-course weights export vgg19-features.pth")
-        target = Path(args.path).expanduser()
-        if target.exists() and not args.overwrite:
-            raise NSTError(f"{target} exists; choose another name or add --overwrite")
+        target = check_writable(args.path, overwrite=args.overwrite)
         net = load_vgg19(weights=args.weights)
         if not net.weights.pretrained:
             warnings.warn(f"exporting {net.weights}: these are NOT trained weights", stacklevel=1)
-        path = export_weights(net, target, half=not args.float32)
+        path = export_weights(net, target, half=not args.float32, overwrite=args.overwrite)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) from {net.weights}")
     return 0
 

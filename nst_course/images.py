@@ -214,8 +214,12 @@ def save_image(
     path: str | os.PathLike,
     *,
     metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Save ``image`` as a PNG, atomically, with ``metadata`` as PNG text.
+
+    With ``overwrite=False`` an existing file (even one made meanwhile by
+    another run) is never replaced: an :class:`NSTError` says so.
 
     The file is written through :func:`nst_course.files.atomic_write`, so an
     interrupted save never leaves half a picture behind, and it gets the same
@@ -230,7 +234,7 @@ def save_image(
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         info.add_itxt(str(key), text)
     picture = to_pil(image)
-    return atomic_write(path, lambda fh: picture.save(fh, format="PNG", pnginfo=info))
+    return atomic_write(path, lambda fh: picture.save(fh, format="PNG", pnginfo=info), overwrite=overwrite)
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

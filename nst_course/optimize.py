@@ -141,9 +141,12 @@ class Result:
             },
         }
 
-    def save(self, path: str) -> Any:
-        """Save the image as PNG with the settings, seed, versions and network inside."""
-        return save_image(self.image, path, metadata=self.metadata())
+    def save(self, path: str, *, overwrite: bool = True) -> Any:
+        """Save the image as PNG with the settings, seed, versions and network inside.
+
+        ``overwrite=False`` never replaces an existing file (see :func:`~nst_course.files.atomic_write`).
+        """
+        return save_image(self.image, path, metadata=self.metadata(), overwrite=overwrite)
 
 
 class OptimizationError(NSTError):

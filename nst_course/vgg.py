@@ -400,7 +400,7 @@ def load_vgg19(
     return net.to(get_device(device))
 
 
-def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) -> Path:
+def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True, overwrite: bool = True) -> Path:
     """Write ``net``'s weights as a compact features-only file (float16 by default).
 
     A teacher runs this once on a machine with the ImageNet weights and copies
@@ -418,7 +418,7 @@ def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) ->
         "pretrained": net.weights.pretrained,
         "state_dict": state,
     }
-    return atomic_write(path, lambda fh: torch.save(payload, fh))
+    return atomic_write(path, lambda fh: torch.save(payload, fh), overwrite=overwrite)
 
 
 def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object]]:

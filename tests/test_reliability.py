@@ -98,3 +98,73 @@ def test_weights_files_with_odd_keys_values_or_non_finite_numbers_are_refused(tm
     torch.save(state, path)
     with pytest.raises(nst.NSTError, match=r"not a VGG-19 state dict|NaN or infinite"):
         nst.load_vgg19(weights=path, device="cpu")
+
+
+# --- publishing an output ---------------------------------------------------------------
+
+
+def test_an_output_made_meanwhile_by_another_run_is_never_replaced(tmp_path):
+    from nst_course.files import atomic_write
+
+    target = tmp_path / "out.png"
+
+    def slow_write(fh):
+        fh.write(b"mine")
+        target.write_bytes(b"theirs")  # another run publishes the same new name meanwhile
+
+    with pytest.raises(nst.NSTError, match="exists; choose another name or add --overwrite"):
+        atomic_write(target, slow_write, overwrite=False)
+    assert target.read_bytes() == b"theirs" and [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_the_command_line_does_not_replace_a_result_another_run_saved_meanwhile(tmp_path, monkeypatch, capsys):
+    from nst_course import cli
+
+    out = tmp_path / "out.png"
+    real = cli.reconstruct
+
+    def racing(*args, **kwargs):
+        result = real(*args, **kwargs)
+        out.write_bytes(b"the other run's result")
+        return result
+
+    monkeypatch.setattr(cli, "reconstruct", racing)
+    assert cli.main(["reconstruct", "town", "--layer", "relu1_1", "-o", str(out), *FAST]) == 2
+    assert "exists; choose another name or add --overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == b"the other run's result"
+
+
+FAST = ["--size", "32", "--steps", "2", "--weights", "random", "-q"]
+
+
+@pytest.mark.parametrize("place", ["read-only folder", "folder as target", "file as folder"])
+def test_an_unwritable_output_is_refused_before_the_network_loads(tmp_path, monkeypatch, capsys, place):
+    from nst_course import cli
+
+    def no_network(**kwargs):
+        raise AssertionError("the network was loaded before the output place was checked")
+
+    monkeypatch.setattr(cli, "load_vgg19", no_network)
+    if place == "read-only folder":  # /proc refuses new files even to root
+        target, export = pathlib.Path("/proc/nst-out.png"), pathlib.Path("/proc/nst-out.pth")
+    elif place == "folder as target":
+        target = export = tmp_path / "dir.png"
+        target.mkdir()
+    else:
+        (tmp_path / "file").write_text("x")
+        target, export = tmp_path / "file" / "out.png", tmp_path / "file" / "out.pth"
+    assert cli.main(["reconstruct", "town", "-o", str(target), *FAST]) == 2
+    assert cli.main(["weights", "export", str(export), "--weights", "random"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("nst-course: error:") == 2 and "Traceback" not in err, err
+
+
+def test_os_errors_while_saving_are_one_line(tmp_path):
+    from nst_course.files import atomic_write
+
+    def disk_full(fh):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(nst.NSTError, match="disk is full"):
+        atomic_write(tmp_path / "x.png", disk_full)
+    assert list(tmp_path.iterdir()) == []

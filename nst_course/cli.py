@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -275,7 +277,12 @@ def _run(args: argparse.Namespace) -> int:
     how = {
         "finished": "",
         "converged": f" (converged at step {result.converged_step}: the loss had stopped falling)",
-        "interrupted": " (interrupted: saved the best image so far)",
+        "interrupted": " (interrupted: saved the best image so far"
+        + (
+            f", from the {result.extra['upsampled_from']} px pass, upsampled to {args.size} px)"
+            if "upsampled_from" in result.extra
+            else ")"
+        ),
         "stopped": " (stopped early)",
     }
     print(
@@ -311,12 +318,23 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"nst-course: warning: {message}", file=sys.stderr)
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (a hub culling a server, ``kill``) stops a run as Ctrl-C does: the best image is saved."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():  # one-line warnings for this command only; restored on return
-        warnings.showwarning = _show_warning
-        return _main(args)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
+    try:
+        with warnings.catch_warnings():  # one-line warnings for this command only; restored on return
+            warnings.showwarning = _show_warning
+            return _main(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -168,10 +168,13 @@ def check_layers(layers: Iterable[str]) -> list[str]:
     """``layers`` as a list, or an :class:`NSTError` that lists the valid names."""
     if isinstance(layers, str):
         layers = [layers]
-    layers = list(layers)
+    try:
+        layers = list(layers)
+    except TypeError:
+        raise NSTError(f"layers must be a list of names such as relu4_2, not {layers!r}") from None
     if not layers:
         raise NSTError("no layers given: name at least one, e.g. relu4_2")
-    unknown = [name for name in layers if name not in LAYER_NAMES]
+    unknown = [name for name in layers if not isinstance(name, str) or name not in LAYER_NAMES]
     if unknown:
         raise NSTError(f"unknown layer {', '.join(map(repr, unknown))}; valid names: {', '.join(LAYER_NAMES)}")
     return layers

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -168,3 +172,98 @@ def test_os_errors_while_saving_are_one_line(tmp_path):
     with pytest.raises(nst.NSTError, match="disk is full"):
         atomic_write(tmp_path / "x.png", disk_full)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- settings: one place that validates them ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"scales": (256, 128)}, "scales must grow and end at the size"),
+        ({"scales": (128,)}, "scales must grow and end at the size"),
+        ({"size": 128, "scales": (64, 64, 128)}, "scales must grow"),
+        ({"content_layers": ()}, "content_layers: no layers given"),
+        ({"style_layers": []}, "style_layers: no layers given"),
+        ({"style_layers": 5}, "layers must be a list of names"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 2"),
+        ({"seed": 2**64}, "seed must be a whole number from 0 to 2"),
+        ({"steps": True}, "steps must be a whole number"),
+        ({"size": True}, "size must be a whole number"),
+        ({"content_weight": True}, "content_weight must be a finite number"),
+        ({"learning_rate": "1"}, "learning_rate must be > 0"),
+        ({"style_blend": (True,)}, "style_blend must be one number"),
+    ],
+)
+def test_settings_refuse_what_would_crash_or_mislead_later(overrides, message):
+    with pytest.raises(nst.NSTError, match=message):
+        nst.Settings(**overrides)
+
+
+def test_scales_that_end_at_the_size_are_accepted():
+    assert nst.Settings(size=128, scales=(64, 128)).scales == (64, 128)
+
+
+@pytest.mark.parametrize("args", [["reconstruct", "town", "--layer", ""], ["texture", "mosaic", "--layers", ","]])
+def test_an_empty_layer_list_on_the_command_line_is_one_line(tmp_path, capsys, args):
+    from nst_course import cli
+
+    assert cli.main([*args, "-o", str(tmp_path / "o.png"), *FAST]) == 2
+    assert "no layers given" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
+
+
+def test_a_run_stopped_during_a_coarse_pass_is_still_the_size_asked_for(net):
+    def stop_at_once(step, losses, image):
+        raise KeyboardInterrupt
+
+    result = nst.reconstruct(
+        "town", layer="relu1_1", net=net, size=48, scales=(24, 48), steps=4, callback=stop_at_once, progress=False
+    )
+    assert result.stopped == "interrupted" and max(result.image.shape[-2:]) == 48
+    assert result.metadata()["nst-course:result"]["upsampled_from"] == 24
+
+
+def _run_cli_and_signal(tmp_path, sig) -> tuple[subprocess.Popen, str, str]:
+    out = tmp_path / "partial.png"
+    cmd = [sys.executable, "-m", "nst_course", "texture", "mosaic", "-o", str(out), "--size", "32"]
+    cmd += ["--steps", "100000", "--weights", "random", "--layers", "relu1_1"]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        seen = ""
+        while "loss=" not in seen and time.monotonic() < deadline:
+            seen += proc.stderr.read(1)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc, stdout, stderr
+
+
+@pytest.mark.slow  # a fresh Python process
+def test_sigterm_saves_the_best_image_like_ctrl_c(tmp_path):
+    proc, stdout, stderr = _run_cli_and_signal(tmp_path, signal.SIGTERM)
+    assert proc.returncode == 130, stderr
+    assert "interrupted: saved the best image so far" in stdout
+    assert nst.read_metadata(tmp_path / "partial.png")["nst-course:result"]["stopped"] == "interrupted"
+
+
+@pytest.mark.slow  # a fresh Python process
+def test_ctrl_c_while_the_command_line_starts_is_one_line(tmp_path):
+    code = (
+        "import sys, runpy\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'nst_course.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "runpy.run_module('nst_course', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and done.stderr.strip() == "nst-course: interrupted", done.stderr

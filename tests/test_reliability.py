@@ -7,18 +7,22 @@ and leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import http.server
+import io
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import torch
+from PIL import Image
 from torchvision.models import vgg19
 
 import nst_course as nst
-from nst_course import vgg
+from nst_course import samples, vgg
 
 
 class _RunsCode:
@@ -267,3 +271,119 @@ def test_ctrl_c_while_the_command_line_starts_is_one_line(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130 and done.stderr.strip() == "nst-course: interrupted", done.stderr
+
+
+# --- downloads: one function fetches every picture ----------------------------------------
+
+
+def _jpeg(colour=(200, 30, 30), size=(40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def odd_server():
+    """A local HTTP server whose paths misbehave as real servers sometimes do."""
+    pictures = {"/a/x.jpg": _jpeg((200, 30, 30)), "/b/x.jpg": _jpeg((30, 30, 200))}
+    whole = _jpeg(size=(200, 150))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path in pictures:
+                body = pictures[self.path]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            elif self.path == "/cut.jpg":  # announces the whole file, sends half, closes
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(whole)))
+                self.end_headers()
+                self.wfile.write(whole[: len(whole) // 2])
+            elif self.path == "/cut-unannounced.jpg":  # no length: only decoding can tell
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(whole[: len(whole) // 2])
+                self.close_connection = True
+            elif self.path == "/slow.jpg":  # a byte now and then, for ever
+                self.send_response(200)
+                self.end_headers()
+                try:
+                    for byte in whole:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+            elif self.path == "/garbage.jpg":
+                self.wfile.write(b"NONSENSE\r\n\r\n")
+            elif self.path == "/bad-length.jpg":
+                self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: lots\r\n\r\nxx")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_two_urls_with_the_same_file_name_are_two_pictures(tmp_path, monkeypatch, odd_server):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    a = nst.load_image(f"{odd_server}/a/x.jpg")
+    b = nst.load_image(f"{odd_server}/b/x.jpg")
+    assert a[0, 0].mean() > 0.6 and b[0, 2].mean() > 0.6
+
+
+def test_downloads_use_a_temporary_name_of_their_own(tmp_path, monkeypatch, odd_server):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "x.jpg.part").write_bytes(b"another process is writing this")
+    (images / ".x.jpg.part").mkdir()
+    assert samples.download(f"{odd_server}/a/x.jpg", filename="x.jpg", progress=False).is_file()
+    assert (images / "x.jpg.part").read_bytes() == b"another process is writing this"
+
+
+@pytest.mark.parametrize("path", ["/cut.jpg", "/cut-unannounced.jpg"])
+def test_a_cut_off_download_is_not_cached(tmp_path, monkeypatch, odd_server, path):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    with pytest.raises(nst.NSTError, match="cut off|could not download|Pillow can read"):
+        samples.download(odd_server + path, progress=False)
+    assert [p for p in (tmp_path / "images").iterdir()] == []
+
+
+def test_a_damaged_cached_file_is_fetched_again(tmp_path, monkeypatch, odd_server):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    (tmp_path / "images").mkdir()
+    cached = tmp_path / "images" / "x.jpg"
+    cached.write_bytes(_jpeg()[:200])  # cut off by an earlier version
+    path = samples.download(f"{odd_server}/a/x.jpg", filename="x.jpg", progress=False)
+    assert path == cached and cached.read_bytes() == _jpeg((200, 30, 30))
+
+
+def test_a_painting_whose_cached_file_is_damaged_falls_back_offline(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "starry_night.jpg").write_bytes(_jpeg()[:200])
+    image, caption = nst.load_painting("starry_night", size=32)
+    assert "stand-in" in caption and image.shape[0] == 1
+
+
+def test_a_trickling_server_meets_a_deadline(tmp_path, monkeypatch, odd_server):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    started = time.monotonic()
+    with pytest.raises(nst.NSTError, match="not finished after 1 s"):
+        samples.download(f"{odd_server}/slow.jpg", deadline=1.0, timeout=5.0, progress=False)
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("path", ["/garbage.jpg", "/bad-length.jpg"])
+def test_a_malformed_reply_is_one_line(tmp_path, monkeypatch, odd_server, path):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
+    with pytest.raises(nst.NSTError, match="could not download"):
+        samples.download(odd_server + path, progress=False)

@@ -33,7 +33,7 @@ def _exists_error(path: Path) -> NSTError:
 
 
 def _os_error(path: Path, exc: OSError) -> NSTError:
-    reason = exc.strerror or type(exc).__name__
+    reason = exc.strerror or str(exc) or type(exc).__name__
     if exc.errno == errno.ENOSPC:
         reason = "the disk is full"
     return NSTError(f"cannot write {path}: {reason}; choose another place (-o/--out) or free some space")

@@ -181,7 +181,7 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError("disk full (test)")
 
     monkeypatch.setattr("os.replace", explode)
-    with pytest.raises(nst.NSTError, match="cannot write .*keep.png: disk full"):  # one line, not a traceback
+    with pytest.raises(nst.NSTError, match=r"cannot write .*keep.png: disk full"):  # one line, not a traceback
         nst.save_image(torch.ones(1, 3, 8, 8), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]

@@ -352,7 +352,7 @@ def test_downloads_use_a_temporary_name_of_their_own(tmp_path, monkeypatch, odd_
 @pytest.mark.parametrize("path", ["/cut.jpg", "/cut-unannounced.jpg"])
 def test_a_cut_off_download_is_not_cached(tmp_path, monkeypatch, odd_server, path):
     monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
-    with pytest.raises(nst.NSTError, match="cut off|could not download|Pillow can read"):
+    with pytest.raises(nst.NSTError, match=r"cut off|could not download|Pillow can read"):
         samples.download(odd_server + path, progress=False)
     assert [p for p in (tmp_path / "images").iterdir()] == []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import os
 import pathlib
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -387,3 +389,61 @@ def test_a_malformed_reply_is_one_line(tmp_path, monkeypatch, odd_server, path):
     monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
     with pytest.raises(nst.NSTError, match="could not download"):
         samples.download(odd_server + path, progress=False)
+
+
+# --- images: one loader for every source --------------------------------------------------
+
+
+def test_integer_tensors_are_scaled_not_clamped():
+    grey = torch.full((3, 8, 8), 128, dtype=torch.uint8)
+    assert torch.allclose(nst.load_image(grey), torch.full((1, 3, 8, 8), 128 / 255))
+    assert torch.allclose(nst.load_image(grey.to(torch.int32)), torch.full((1, 3, 8, 8), 128 / 255))
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        (torch.zeros(3, 4, 4, dtype=torch.complex64), "real numbers"),
+        (torch.full((3, 4, 4), float("nan")), "NaN or infinite"),
+        (torch.full((3, 4, 4), float("inf")), "NaN or infinite"),
+        (torch.zeros(3, 0, 4), "must have shape"),
+    ],
+    ids=["complex", "nan", "inf", "empty"],
+)
+def test_tensors_that_are_not_pictures_are_refused(tensor, message):
+    with pytest.raises(nst.NSTError, match=message):
+        nst.load_image(tensor)
+
+
+def test_arrays_with_nan_or_no_pixels_are_refused():
+    with pytest.raises(nst.NSTError, match="NaN or infinite"):
+        nst.load_image(np.full((4, 4, 3), np.nan, dtype=np.float32))
+    with pytest.raises(nst.NSTError, match="must not be empty"):
+        nst.load_image(np.zeros((0, 4, 3), dtype=np.uint8))
+
+
+def test_resize_to_nothing_is_one_line():
+    with pytest.raises(nst.NSTError, match="at least 1 pixel"):
+        nst.resize(torch.rand(1, 3, 8, 8), (0, 10))
+    with pytest.raises(nst.NSTError, match="with pixels"):
+        nst.resize(torch.zeros(1, 3, 0, 0), 16)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_large_file_is_shrunk_by_pil_before_it_becomes_floats(tmp_path, monkeypatch, fmt):
+    from nst_course import images
+
+    path = tmp_path / f"big.{fmt.lower()}"
+    Image.new("RGB", (3000, 2000), (10, 200, 30)).save(path, format=fmt)
+    seen = []
+    real = images.to_tensor
+    monkeypatch.setattr(images, "to_tensor", lambda img: seen.append(img.size) or real(img))
+    image = nst.load_image(path, size=32)
+    assert image.shape == (1, 3, 21, 32) and max(seen[0]) <= 128, seen
+
+
+def test_a_fifo_named_as_an_image_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(nst.NSTError, match="not a regular file"):
+        nst.load_image(fifo)

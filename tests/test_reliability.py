@@ -447,3 +447,22 @@ def test_a_fifo_named_as_an_image_is_refused_at_once(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(nst.NSTError, match="not a regular file"):
         nst.load_image(fifo)
+
+
+@pytest.mark.parametrize("size", ["5000", "3"])
+def test_a_figure_at_an_impossible_size_is_refused_before_any_memory_is_taken(tmp_path, monkeypatch, capsys, size):
+    from nst_course import cli, figures_cli
+
+    monkeypatch.setattr(figures_cli, "load_vgg19", lambda **kw: pytest.fail("the network was loaded first"))
+    assert cli.main(["figure", "4", "--out", str(tmp_path / "f"), "--size", size, "--weights", "random", "-q"]) == 2
+    assert "size must be a whole number of pixels from 16 to 4096" in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()
+
+
+def test_a_figure_too_large_for_the_memory_is_refused_first(tmp_path, monkeypatch, capsys):
+    from nst_course import cli, estimate, figures_cli
+
+    monkeypatch.setattr(figures_cli, "load_vgg19", lambda **kw: pytest.fail("the network was loaded first"))
+    monkeypatch.setattr(estimate, "available_bytes", lambda device: 64 * 2**20)
+    assert cli.main(["figure", "4", "--out", str(tmp_path / "f"), "--size", "2048", "--weights", "random"]) == 2
+    assert "more memory" in capsys.readouterr().err

@@ -108,6 +108,8 @@ def copy_lessons(folder: str | os.PathLike, *, solutions: bool = False) -> CopyR
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     except (OSError, ValueError):
         manifest = {}  # an unreadable manifest only means: treat every existing file as the learner's
+    if not isinstance(manifest, dict):
+        manifest = {}  # so does one that is not a mapping
     report = CopyReport(folder)
     source = lesson_folder()
     for rel in lesson_files(solutions=solutions):
@@ -118,7 +120,11 @@ def copy_lessons(folder: str | os.PathLike, *, solutions: bool = False) -> CopyR
             atomic_write(target, lambda fh, data=data: fh.write(data))
             report.copied.append(key)
         else:
-            current = _digest(target.read_bytes())
+            try:
+                current = _digest(target.read_bytes())
+            except OSError:  # a folder or an unreadable file where the notebook goes: the learner's, kept
+                report.kept.append(key)
+                continue
             if current == _digest(data):
                 report.unchanged.append(key)
             elif current == manifest.get(key):

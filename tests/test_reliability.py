@@ -466,3 +466,42 @@ def test_a_figure_too_large_for_the_memory_is_refused_first(tmp_path, monkeypatc
     monkeypatch.setattr(estimate, "available_bytes", lambda device: 64 * 2**20)
     assert cli.main(["figure", "4", "--out", str(tmp_path / "f"), "--size", "2048", "--weights", "random"]) == 2
     assert "more memory" in capsys.readouterr().err
+
+
+# --- the classroom commands ----------------------------------------------------------------
+
+
+@pytest.fixture
+def shipped_lessons(tmp_path, monkeypatch):
+    from nst_course import classroom
+
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    for name in ("00-a.ipynb", "01-b.ipynb"):
+        (folder / name).write_text(f'{{"course": "{name}"}}\n')
+    monkeypatch.setattr(classroom, "lesson_folder", lambda: folder)
+    monkeypatch.setattr(
+        classroom, "lesson_files", lambda solutions=False: [pathlib.Path("00-a.ipynb"), pathlib.Path("01-b.ipynb")]
+    )
+    return folder
+
+
+@pytest.mark.parametrize("damage", ["manifest is a list", "folder where a notebook goes", "read-only destination"])
+def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, damage):
+    from nst_course import classroom, cli
+
+    work = tmp_path / "work"
+    work.mkdir()
+    if damage == "manifest is a list":
+        (work / classroom.MANIFEST).write_text("[1, 2]")
+    elif damage == "folder where a notebook goes":
+        (work / "00-a.ipynb").mkdir()
+    else:
+        work = pathlib.Path("/proc/nst-lessons")  # /proc refuses new files even to root
+    status = cli.main(["lessons", str(work)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if damage == "read-only destination":
+        assert status == 2 and err.startswith("nst-course: error: cannot write"), err
+    else:
+        assert status == 0 and (work / "01-b.ipynb").is_file()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import NSTError
-from .files import atomic_write
+from .files import atomic_write, check_writable
 
 __all__ = [
     "CopyReport",
@@ -392,6 +394,39 @@ def pack(folder: str | os.PathLike, options: PackOptions | None = None) -> list[
         raise NSTError(f"{folder} exists and is not an empty folder; choose a new folder for the pack")
     if options.paintings not in ("download", "cached", "none"):
         raise NSTError(f"--paintings must be download, cached or none, not {options.paintings!r}")
+    _check_pack_options(options)
+    check_writable(folder / "README.md", overwrite=True)
+    # built in a hidden folder beside the pack and renamed at the end: a failed pack leaves nothing
+    building = folder.with_name(f".{folder.name}.{secrets.token_hex(6)}.building")
+    try:
+        notes = _fill_pack(building, options)
+        building.rename(folder)  # replaces an empty folder; refused if one appeared meanwhile
+    except OSError as exc:
+        raise NSTError(f"cannot write the pack into {folder}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return [*notes, f"wrote {folder}; on a learner's machine follow {folder / 'README.md'}"]
+
+
+def _check_pack_options(options: PackOptions) -> None:
+    """Refuse wheels, a platform or a Python version that cannot be right, before anything is written."""
+    if options.course_wheel is not None:
+        given = Path(options.course_wheel).expanduser()
+        if not given.is_file() or not given.name.startswith("nst_course-") or given.suffix != ".whl":
+            raise NSTError(f"{given} is not a course wheel (nst_course-*.whl); build one with `python -m build`")
+    for path in map(Path, options.extra_wheels):
+        if not path.expanduser().is_file() or path.suffix != ".whl":
+            raise NSTError(f"--wheel {path}: not a wheel file (*.whl)")
+    if options.python is not None and not re.fullmatch(r"3(\.\d{1,2})?", str(options.python)):
+        raise NSTError(f"--python must be a Python 3 version such as 3.11, not {options.python!r}")
+    if options.platform is not None and not re.fullmatch(r"[a-z0-9_.]+", str(options.platform)):
+        raise NSTError(
+            f"--platform must be a wheel platform tag such as manylinux2014_x86_64, not {options.platform!r}"
+        )
+
+
+def _fill_pack(folder: Path, options: PackOptions) -> list[str]:
+    """Everything of the pack, written into ``folder``; the lines to print."""
     wheels = folder / "wheels"
     wheels.mkdir(parents=True)
     notes = _pack_wheels(wheels, options)
@@ -408,7 +443,7 @@ def pack(folder: str | os.PathLike, options: PackOptions | None = None) -> list[
     notes.append(f"lessons: {len(report.copied)} notebooks, learner versions and solutions/")
     text = _readme(weights=weights, notes=notes, torch=options.torch, dependencies=options.dependencies)
     atomic_write(folder / "README.md", lambda fh: fh.write(text.encode("utf-8")))
-    return [*notes, f"wrote {folder}; on a learner's machine follow {folder / 'README.md'}"]
+    return notes
 
 
 # --------------------------------------------------------------------------- command line

@@ -505,3 +505,38 @@ def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, 
         assert status == 2 and err.startswith("nst-course: error: cannot write"), err
     else:
         assert status == 0 and (work / "01-b.ipynb").is_file()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"extra_wheels": ["missing.whl"]}, "not a wheel file"),
+        ({"python": "eleven"}, "--python must be a Python 3 version"),
+        ({"platform": "Linux x86"}, "--platform must be a wheel platform tag"),
+        ({"dependencies": True}, "pip download failed"),
+    ],
+)
+def test_a_failed_pack_leaves_nothing_so_the_retry_is_not_refused(tmp_path, monkeypatch, options, message):
+    from nst_course import classroom
+
+    monkeypatch.setattr(classroom, "build_wheel", lambda wheels: _fake_course_wheel(wheels))
+    monkeypatch.setattr(
+        classroom.subprocess,
+        "run",
+        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "no such platform"),
+    )
+    folder = tmp_path / "pack"
+    settings = {"weights": "none", "paintings": "none", "dependencies": False} | options
+    for _ in range(2):  # the retry gets the same message, not "not an empty folder"
+        with pytest.raises(nst.NSTError, match=message):
+            classroom.pack(folder, classroom.PackOptions(**settings))
+        assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
+def _fake_course_wheel(folder: pathlib.Path) -> pathlib.Path:
+    import zipfile
+
+    path = folder / "nst_course-0.0.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("nst_course-0.0.0.dist-info/METADATA", "Name: nst-course\nRequires-Dist: numpy\n")
+    return path

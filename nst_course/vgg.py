@@ -138,6 +138,15 @@ class VGG19(nn.Module):
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         wanted = check_layers(layers)
         deepest = max(LAYER_NAMES.index(name) for name in wanted)
+        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
+            raise NSTError(f"the network takes a (B, 3, H, W) image tensor, not {getattr(image, 'shape', image)!r}")
+        halvings = sum(name.startswith("pool") for name in LAYER_NAMES[:deepest])
+        if min(image.shape[-2:]) < 2**halvings:
+            height, width = image.shape[-2:]
+            raise NSTError(
+                f"a {width}x{height} image is too small for {LAYER_NAMES[deepest]} (it is halved {halvings} times "
+                f"before it): use at least {2**halvings} px on the short side, or a shallower layer"
+            )
         x = (image - self.mean.to(image.dtype)) / self.std.to(image.dtype)
         out: dict[str, torch.Tensor] = {}
         for name, module in list(self.layers.named_children())[: deepest + 1]:

@@ -540,3 +540,29 @@ def _fake_course_wheel(folder: pathlib.Path) -> pathlib.Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("nst_course-0.0.0.dist-info/METADATA", "Name: nst-course\nRequires-Dist: numpy\n")
     return path
+
+
+# --- the explorer and the sliders ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_maps", [0, -1, True])
+def test_the_feature_map_plot_refuses_a_count_below_one(max_maps):
+    with pytest.raises(nst.NSTError, match="max_maps must be a whole number of at least 1"):
+        nst.plotting.plot_feature_maps(torch.rand(1, 4, 8, 8), max_maps=max_maps)
+
+
+def test_an_image_too_small_for_the_layer_is_one_line(net):
+    with pytest.raises(nst.NSTError, match="too small for relu5_1"):
+        net(torch.rand(1, 3, 8, 8), ["relu5_1"])
+
+
+def test_sliders_keep_a_start_outside_their_usual_range():
+    ipywidgets = pytest.importorskip("ipywidgets")
+    from nst_course.widgets import controls
+
+    size, _ = controls.image_size(16).build(ipywidgets)
+    assert size.value == 16 and size.min <= 16
+    beta, _ = controls.LogNumber("beta", 1e6, -2, 4).build(ipywidgets)
+    assert beta.value == pytest.approx(1e6) and beta.max >= 6
+    with pytest.raises(nst.NSTError, match="above 0"):
+        controls.LogNumber("beta", 0.0, -2, 4).build(ipywidgets)

@@ -157,6 +157,20 @@ class OptimizationError(NSTError):
         self.result = result
 
 
+def check_terms(terms: Any) -> None:
+    """Refuse, in one line, what an objective returns unless it is a dict of one-number loss tensors."""
+    if not isinstance(terms, Mapping) or not terms:
+        raise NSTError(
+            f"an objective must return a dict of named loss tensors, e.g. {{'content': loss}}, not {type(terms).__name__}"
+        )
+    for name, value in terms.items():
+        if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.is_complex():
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise NSTError(
+                f"the objective's {name!r} term must be one number (a 0-d tensor; add .sum() or .mean()), not {shape}"
+            )
+
+
 @dataclass
 class Trace:
     """What one call of the loop saw; a task turns one or more of these into a :class:`Result`."""
@@ -282,6 +296,7 @@ def run_loop(
         with torch.set_grad_enabled(gradient):
             image = fold(free)
             terms = objective(net(image, layers), image)
+            check_terms(terms)
             total = torch.stack(list(terms.values())).sum()
             values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()  # one sync
             if not math.isfinite(values[0]):

@@ -566,3 +566,27 @@ def test_sliders_keep_a_start_outside_their_usual_range():
     assert beta.value == pytest.approx(1e6) and beta.max >= 6
     with pytest.raises(nst.NSTError, match="above 0"):
         controls.LogNumber("beta", 0.0, -2, 4).build(ipywidgets)
+
+
+# --- the API's smaller edges -----------------------------------------------------------------
+
+
+class _NotOneNumber:
+    layers = ["relu1_1"]
+
+    def __call__(self, features, image):
+        return {"mine": features["relu1_1"].pow(2).mean(dim=(0, 2, 3))}  # one value per channel
+
+
+def test_an_objective_that_returns_no_single_number_is_one_line(net, small_image):
+    with pytest.raises(nst.NSTError, match=r"'mine' term must be one number .*\.sum\(\)"):
+        nst.optimize(net, _NotOneNumber(), small_image, steps=2, progress=False)
+
+
+def test_style_loss_without_features_for_a_target_layer_says_what_to_do():
+    features = {"relu1_1": torch.rand(1, 4, 8, 8)}
+    targets = {"relu1_1": nst.gram_matrix(features["relu1_1"]), "relu2_1": torch.rand(1, 8, 8)}
+    with pytest.raises(nst.NSTError, match="no features there"):
+        nst.style_loss(features, targets)
+    with pytest.raises(nst.NSTError, match="no target Gram matrix"):
+        nst.style_loss(features, {"relu1_1": targets["relu1_1"]}, layer_weights={"relu5_1": 1.0})

@@ -161,7 +161,7 @@ def check_terms(terms: Any) -> None:
     """Refuse, in one line, what an objective returns unless it is a dict of one-number loss tensors."""
     if not isinstance(terms, Mapping) or not terms:
         raise NSTError(
-            f"an objective must return a dict of named loss tensors, e.g. {{'content': loss}}, not {type(terms).__name__}"
+            f"an objective must return a dict of named loss tensors ({{'content': loss}}), not {type(terms).__name__}"
         )
     for name, value in terms.items():
         if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.is_complex():

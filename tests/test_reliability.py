@@ -572,7 +572,7 @@ def test_sliders_keep_a_start_outside_their_usual_range():
 
 
 class _NotOneNumber:
-    layers = ["relu1_1"]
+    layers = ("relu1_1",)
 
     def __call__(self, features, image):
         return {"mine": features["relu1_1"].pow(2).mean(dim=(0, 2, 3))}  # one value per channel

@@ -381,6 +381,8 @@ def load_vgg19(
     ``net.weights`` and recorded in every saved result.
     """
     spec = resolve_weights(weights)
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**64):
+        raise NSTError(f"seed must be a whole number from 0 to 2**64 - 1, not {seed!r}")
     mean, std = _imagenet_normalisation()
     state = None
     if spec == "auto":

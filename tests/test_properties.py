@@ -136,7 +136,8 @@ DTYPES = [torch.uint8, torch.int16, torch.int64, torch.float16, torch.float32, t
 
 @st.composite
 def tensors(draw) -> torch.Tensor:
-    shape = draw(st.lists(st.integers(0, 6), min_size=1, max_size=5))
+    picture = st.tuples(st.integers(0, 6), st.integers(0, 6)).map(lambda hw: (1, 3, *hw))
+    shape = draw(st.one_of(picture, picture.map(lambda s: s[1:]), st.lists(st.integers(0, 6), min_size=1, max_size=5)))
     dtype = draw(st.sampled_from([*DTYPES, torch.complex64]))
     values = draw(st.sampled_from(["rand", "big", "nan", "negative"]))
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))

@@ -97,7 +97,7 @@ def test_a_weights_file_without_a_pretrained_key_is_not_called_trained(tmp_path)
     "state",
     [
         {0: torch.zeros(3)},
-        {"0.weight": [1.0, 2.0]},
+        _features_state(**{"0.bias": [0.0] * 64}),
         _features_state(**{"0.bias": torch.full((64,), float("nan"))}),
         _features_state(**{"34.weight": torch.full((512, 512, 3, 3), float("inf"))}),
     ],
@@ -305,11 +305,11 @@ def odd_server():
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(whole)))
                 self.end_headers()
-                self.wfile.write(whole[: len(whole) // 2])
+                self.wfile.write(whole[:-40])  # all but the end: headers parse, pixels do not
             elif self.path == "/cut-unannounced.jpg":  # no length: only decoding can tell
                 self.send_response(200)
                 self.end_headers()
-                self.wfile.write(whole[: len(whole) // 2])
+                self.wfile.write(whole[:-40])  # all but the end: headers parse, pixels do not
                 self.close_connection = True
             elif self.path == "/slow.jpg":  # a byte now and then, for ever
                 self.send_response(200)
@@ -590,3 +590,9 @@ def test_style_loss_without_features_for_a_target_layer_says_what_to_do():
         nst.style_loss(features, targets)
     with pytest.raises(nst.NSTError, match="no target Gram matrix"):
         nst.style_loss(features, {"relu1_1": targets["relu1_1"]}, layer_weights={"relu5_1": 1.0})
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, True])
+def test_a_network_seed_out_of_range_is_one_line(seed):
+    with pytest.raises(nst.NSTError, match="seed must be a whole number"):
+        nst.load_vgg19(weights="random", seed=seed, device="cpu")

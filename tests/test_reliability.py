@@ -1,7 +1,24 @@
 """Hostile and unlucky input: tampered files, lost outputs, broken downloads, bad settings.
 
 Each test names the failure it guards; every one gets a one-line NSTError, never a traceback,
-and leaves nothing behind.
+and leaves nothing behind. What is promised, and the test that holds it:
+
+- a tampered ImageNet cache file runs no code: test_a_tampered_imagenet_cache_file_is_refused_by_its_hash,
+  test_a_tampered_cache_file_with_a_matching_hash_still_runs_no_code, test_the_download_checks_the_published_hash
+- no output is replaced without --overwrite, even by a concurrent run:
+  test_an_output_made_meanwhile_by_another_run_is_never_replaced,
+  test_the_command_line_does_not_replace_a_result_another_run_saved_meanwhile
+- an unwritable output is refused before the network loads, OS errors are one line:
+  test_an_unwritable_output_is_refused_before_the_network_loads, test_os_errors_while_saving_are_one_line
+- scales grow to the size; a stopped coarse pass is upsampled: test_settings_refuse_what_would_crash_or_mislead_later,
+  test_a_run_stopped_during_a_coarse_pass_is_still_the_size_asked_for
+- SIGTERM saves like Ctrl-C: test_sigterm_saves_the_best_image_like_ctrl_c
+- unknown is not trained: test_a_weights_file_without_a_pretrained_key_is_not_called_trained
+- downloads: test_two_urls_with_the_same_file_name_are_two_pictures, test_downloads_use_a_temporary_name_of_their_own,
+  test_a_cut_off_download_is_not_cached, test_a_damaged_cached_file_is_fetched_again,
+  test_a_trickling_server_meets_a_deadline, test_a_malformed_reply_is_one_line
+- bad input: the settings, weights-file, image, figure, lessons, pack, explorer, slider and API tests below, and
+  the property tests in test_properties.py
 """
 
 from __future__ import annotations

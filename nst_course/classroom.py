@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import NSTError
-from .files import atomic_write
+from .files import atomic_write, check_writable
 
 __all__ = [
     "CopyReport",
@@ -108,6 +110,8 @@ def copy_lessons(folder: str | os.PathLike, *, solutions: bool = False) -> CopyR
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     except (OSError, ValueError):
         manifest = {}  # an unreadable manifest only means: treat every existing file as the learner's
+    if not isinstance(manifest, dict):
+        manifest = {}  # so does one that is not a mapping
     report = CopyReport(folder)
     source = lesson_folder()
     for rel in lesson_files(solutions=solutions):
@@ -118,7 +122,11 @@ def copy_lessons(folder: str | os.PathLike, *, solutions: bool = False) -> CopyR
             atomic_write(target, lambda fh, data=data: fh.write(data))
             report.copied.append(key)
         else:
-            current = _digest(target.read_bytes())
+            try:
+                current = _digest(target.read_bytes())
+            except OSError:  # a folder or an unreadable file where the notebook goes: the learner's, kept
+                report.kept.append(key)
+                continue
             if current == _digest(data):
                 report.unchanged.append(key)
             elif current == manifest.get(key):
@@ -386,6 +394,39 @@ def pack(folder: str | os.PathLike, options: PackOptions | None = None) -> list[
         raise NSTError(f"{folder} exists and is not an empty folder; choose a new folder for the pack")
     if options.paintings not in ("download", "cached", "none"):
         raise NSTError(f"--paintings must be download, cached or none, not {options.paintings!r}")
+    _check_pack_options(options)
+    check_writable(folder / "README.md", overwrite=True)
+    # built in a hidden folder beside the pack and renamed at the end: a failed pack leaves nothing
+    building = folder.with_name(f".{folder.name}.{secrets.token_hex(6)}.building")
+    try:
+        notes = _fill_pack(building, options)
+        building.rename(folder)  # replaces an empty folder; refused if one appeared meanwhile
+    except OSError as exc:
+        raise NSTError(f"cannot write the pack into {folder}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return [*notes, f"wrote {folder}; on a learner's machine follow {folder / 'README.md'}"]
+
+
+def _check_pack_options(options: PackOptions) -> None:
+    """Refuse wheels, a platform or a Python version that cannot be right, before anything is written."""
+    if options.course_wheel is not None:
+        given = Path(options.course_wheel).expanduser()
+        if not given.is_file() or not given.name.startswith("nst_course-") or given.suffix != ".whl":
+            raise NSTError(f"{given} is not a course wheel (nst_course-*.whl); build one with `python -m build`")
+    for path in map(Path, options.extra_wheels):
+        if not path.expanduser().is_file() or path.suffix != ".whl":
+            raise NSTError(f"--wheel {path}: not a wheel file (*.whl)")
+    if options.python is not None and not re.fullmatch(r"3(\.\d{1,2})?", str(options.python)):
+        raise NSTError(f"--python must be a Python 3 version such as 3.11, not {options.python!r}")
+    if options.platform is not None and not re.fullmatch(r"[a-z0-9_.]+", str(options.platform)):
+        raise NSTError(
+            f"--platform must be a wheel platform tag such as manylinux2014_x86_64, not {options.platform!r}"
+        )
+
+
+def _fill_pack(folder: Path, options: PackOptions) -> list[str]:
+    """Everything of the pack, written into ``folder``; the lines to print."""
     wheels = folder / "wheels"
     wheels.mkdir(parents=True)
     notes = _pack_wheels(wheels, options)
@@ -402,7 +443,7 @@ def pack(folder: str | os.PathLike, options: PackOptions | None = None) -> list[
     notes.append(f"lessons: {len(report.copied)} notebooks, learner versions and solutions/")
     text = _readme(weights=weights, notes=notes, torch=options.torch, dependencies=options.dependencies)
     atomic_write(folder / "README.md", lambda fh: fh.write(text.encode("utf-8")))
-    return [*notes, f"wrote {folder}; on a learner's machine follow {folder / 'README.md'}"]
+    return notes
 
 
 # --------------------------------------------------------------------------- command line

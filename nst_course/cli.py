@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +15,7 @@ from . import __version__
 from .devices import get_device
 from .errors import NSTError
 from .estimate import check_fits, estimate_settings, shape_at, task_layers
+from .files import check_writable
 from .images import load_image
 from .samples import PAINTINGS, sample_names
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
@@ -199,11 +202,7 @@ def _check_output(path: str, overwrite: bool) -> Path:
     out = Path(path).expanduser()
     if out.suffix.lower() != ".png":
         raise NSTError(f"results are saved as PNG: name the output *.png, not {out.name!r}")
-    if out.exists() and not overwrite:
-        raise NSTError(f"{out} exists; choose another name or add --overwrite")
-    if out.is_dir():
-        raise NSTError(f"{out} is a folder; give a file name ending in .png")
-    return out
+    return check_writable(out, overwrite=overwrite)  # before the network loads; the save checks again
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -276,13 +275,18 @@ def _run(args: argparse.Namespace) -> int:
                 images[0], layers=args.layers, settings=settings, net=net, progress=progress, init=settings.init
             )
     except OptimizationError as exc:
-        exc.result.save(out)
+        exc.result.save(out, overwrite=args.overwrite)
         raise NSTError(f"{exc} (saved it to {out})") from None
-    result.save(out)
+    result.save(out, overwrite=args.overwrite)
     how = {
         "finished": "",
         "converged": f" (converged at step {result.converged_step}: the loss had stopped falling)",
-        "interrupted": " (interrupted: saved the best image so far)",
+        "interrupted": " (interrupted: saved the best image so far"
+        + (
+            f", from the {result.extra['upsampled_from']} px pass, upsampled to {args.size} px)"
+            if "upsampled_from" in result.extra
+            else ")"
+        ),
         "stopped": " (stopped early)",
     }
     print(
@@ -305,13 +309,11 @@ def _weights(args: argparse.Namespace) -> int:
     else:
         if not args.path:
             raise NSTError("weights export needs a file to write, e.g. nst-course weights export vgg19-features.pth")
-        target = Path(args.path).expanduser()
-        if target.exists() and not args.overwrite:
-            raise NSTError(f"{target} exists; choose another name or add --overwrite")
+        target = check_writable(args.path, overwrite=args.overwrite)
         net = load_vgg19(weights=args.weights)
         if not net.weights.pretrained:
             warnings.warn(f"exporting {net.weights}: these are NOT trained weights", stacklevel=1)
-        path = export_weights(net, target, half=not args.float32)
+        path = export_weights(net, target, half=not args.float32, overwrite=args.overwrite)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) from {net.weights}")
     return 0
 
@@ -320,12 +322,23 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"nst-course: warning: {message}", file=sys.stderr)
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (a hub culling a server, ``kill``) stops a run as Ctrl-C does: the best image is saved."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():  # one-line warnings for this command only; restored on return
-        warnings.showwarning = _show_warning
-        return _main(args)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
+    try:
+        with warnings.catch_warnings():  # one-line warnings for this command only; restored on return
+            warnings.showwarning = _show_warning
+            return _main(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -14,9 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from .devices import get_device
 from .errors import NSTError
+from .estimate import check_fits
 from .figures import FIGURES, PANEL_COUNTS, SIZE, STEPS, estimate_figure_seconds, save_panel
-from .vgg import load_vgg19
+from .files import check_writable
+from .settings import Settings
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, load_vgg19
 
 __all__ = ["add_command", "figure_numbers", "run_command"]
 
@@ -58,6 +62,18 @@ def run_command(args: argparse.Namespace) -> int:
     overrides = {"size": args.size, "steps": args.steps}
     if args.normalization:
         overrides["normalization"] = args.normalization
+    # the settings, the memory and the output folder are checked before the network takes any memory
+    Settings(**overrides)
+    check_fits(
+        (args.size, args.size),
+        (*STYLE_LAYERS, CONTENT_LAYER),
+        optimizer=Settings().optimizer,
+        device=get_device(args.device),
+        steps=args.steps,
+        what="figure panel",
+    )
+    for number in numbers:
+        check_writable(out / f"fig{number}.png", overwrite=True)
     net = load_vgg19(weights=args.weights, device=args.device)
     seconds = estimate_figure_seconds(net, numbers, size=args.size, steps=args.steps)
     print(f"weights: {net.weights}; device: {net.device}", file=sys.stderr)

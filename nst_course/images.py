@@ -91,7 +91,10 @@ def load_image(
                 f"no such image file: {text!r} (give a path, a URL or a built-in "
                 f"sample: {', '.join(samples.sample_names())})"
             )
-        image = to_tensor(open_rgb(path, max_pixels=max_pixels))
+        picture, full = _open_for_size(path, size, max_pixels)
+        image = to_tensor(picture)
+        if size is not None:  # the shape the whole picture gives, whatever PIL shrank it to first
+            return resize(image, _longest_side(full, size))
     else:
         raise NSTError(
             f"cannot make an image from a {type(source).__name__}: give a path, a PIL image, a NumPy array or a tensor"
@@ -101,9 +104,29 @@ def load_image(
 
 def open_rgb(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open an image file as an upright RGB PIL image, with clear errors."""
+    return _open_for_size(path, None, max_pixels)[0]
+
+
+def _longest_side(shape: tuple[int, int], size: int) -> tuple[int, int]:
+    height, width = shape
+    scale = size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _open_for_size(path: str | os.PathLike, size: int | None, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
+    """The upright RGB picture in ``path`` and its full (H, W).
+
+    With ``size``, PIL already shrinks it while decoding (JPEG draft) or right after
+    (``reduce``) to no less than twice ``size``, so memory follows ``size``, not the file.
+    Only regular files are opened: a FIFO or a device would block or never end.
+    """
     path = Path(path)
     if path.is_dir():
         raise NSTError(f"{path} is a folder, not an image file")
+    if not path.is_file():
+        raise NSTError(f"{path} is not a regular file (a pipe or a device?); give an image file")
+    if isinstance(size, int) and not isinstance(size, bool) and size < 8:
+        raise NSTError(f"size must be at least 8 pixels, not {size}")
     try:
         with Image.open(path) as img:
             width, height = img.size
@@ -112,14 +135,24 @@ def open_rgb(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.
                     f"{path} is {width}x{height} pixels, more than the limit of "
                     f"{max_pixels:,}; shrink it first or raise max_pixels"
                 )
+            swapped = img.getexif().get(0x0112) in (5, 6, 7, 8)  # EXIF orientations that turn it a quarter
+            full = (width, height) if swapped else (height, width)
+            if size is not None and img.format == "JPEG":
+                img.draft("RGB", (2 * size, 2 * size))
             img.load()
-            return pil_to_rgb(img)
+            picture = ImageOps.exif_transpose(img)  # before reducing: the copy would lose the EXIF tag
+            factor = max(picture.size) // (2 * size) if size is not None else 1
+            picture = picture.reduce(factor) if factor >= 2 and picture.mode in _REDUCIBLE else picture
+            return pil_to_rgb(picture), full
     except Image.DecompressionBombError as exc:
         raise NSTError(f"{path} claims an enormous size and was refused ({exc})") from None
     except UnidentifiedImageError:
         raise NSTError(f"{path} is not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise NSTError(f"{path} could not be read as an image ({exc})") from None
+
+
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "RGBa", "La", "CMYK", "YCbCr", "I", "F", "I;16")
 
 
 def pil_to_rgb(img: Image.Image) -> Image.Image:
@@ -147,6 +180,8 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
         raise NSTError(f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}")
+    if arr.size == 0:
+        raise NSTError(f"an image array must not be empty, not of shape {arr.shape}")
     if arr.dtype == np.uint8:
         scaled = arr.astype(np.float32) / 255.0
     elif np.issubdtype(arr.dtype, np.integer):
@@ -154,10 +189,11 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
         scaled = arr.astype(np.float32) / top
     elif np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool:
         scaled = arr.astype(np.float32)
-        top = float(np.nanmax(scaled)) if scaled.size else 1.0
+        if not np.isfinite(scaled).all():
+            raise NSTError("the image array holds NaN or infinite values; give pixels in [0, 1] or 0 to 255")
+        top = float(scaled.max())
         if top > 1.0:  # not a [0, 1] image: scale 8- or 16-bit style values
             scaled = scaled / (255.0 if top <= 255.0 else 65535.0 if top <= 65535.0 else top)
-        scaled = np.nan_to_num(scaled)
     else:
         raise NSTError(f"cannot make an image from an array of dtype {arr.dtype}")
     scaled = np.clip(scaled, 0.0, 1.0)
@@ -170,11 +206,23 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
 
 
 def _tensor_as_image(tensor: torch.Tensor) -> torch.Tensor:
+    """A (1, 3, H, W) float tensor in [0, 1]; integer tensors are scaled (uint8 by 255), not clamped."""
     if tensor.ndim == 3:
         tensor = tensor.unsqueeze(0)
-    if tensor.ndim != 4 or tensor.shape[:2] != (1, 3):
+    if tensor.ndim != 4 or tensor.shape[:2] != (1, 3) or tensor.numel() == 0:
         raise NSTError(f"an image tensor must have shape (3, H, W) or (1, 3, H, W), not {tuple(tensor.shape)}")
-    return tensor.detach().float().clamp(0.0, 1.0)
+    tensor = tensor.detach()
+    if tensor.is_complex():
+        raise NSTError("an image tensor must hold real numbers, not complex ones")
+    if tensor.dtype == torch.bool:
+        return tensor.float()
+    if not tensor.is_floating_point():
+        top = 255.0 if tensor.dtype == torch.uint8 or int(tensor.max()) <= 255 else 65535.0
+        return (tensor.float() / top).clamp(0.0, 1.0)
+    tensor = tensor.float()
+    if not torch.isfinite(tensor).all():
+        raise NSTError("the image tensor holds NaN or infinite values; give pixels in [0, 1]")
+    return tensor.clamp(0.0, 1.0)
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:
@@ -196,6 +244,8 @@ def resize(image: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     An ``int`` is the new longest side (aspect ratio kept); a pair is (H, W).
     Downscaling is antialiased so that fine strokes do not alias.
     """
+    if not isinstance(image, torch.Tensor) or image.ndim < 2 or image.numel() == 0:
+        raise NSTError(f"resize needs an image tensor with pixels, not {getattr(image, 'shape', type(image).__name__)}")
     height, width = image.shape[-2:]
     if isinstance(size, int):
         if size < 8:
@@ -204,6 +254,8 @@ def resize(image: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
         new = (max(1, round(height * scale)), max(1, round(width * scale)))
     else:
         new = (int(size[0]), int(size[1]))
+        if min(new) < 1:
+            raise NSTError(f"an image needs at least 1 pixel each way, not a size of {new}")
     if new == (height, width):
         return image
     out = F.interpolate(image, size=new, mode="bilinear", align_corners=False, antialias=True)
@@ -215,8 +267,12 @@ def save_image(
     path: str | os.PathLike,
     *,
     metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Save ``image`` as a PNG, atomically, with ``metadata`` as PNG text.
+
+    With ``overwrite=False`` an existing file (even one made meanwhile by
+    another run) is never replaced: an :class:`NSTError` says so.
 
     The file is written through :func:`nst_course.files.atomic_write`, so an
     interrupted save never leaves half a picture behind, and it gets the same
@@ -231,7 +287,7 @@ def save_image(
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         info.add_itxt(str(key), text)
     picture = to_pil(image)
-    return atomic_write(path, lambda fh: picture.save(fh, format="PNG", pnginfo=info))
+    return atomic_write(path, lambda fh: picture.save(fh, format="PNG", pnginfo=info), overwrite=overwrite)
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

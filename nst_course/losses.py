@@ -137,6 +137,15 @@ def style_loss(
     """
     if not target_grams:
         raise NSTError("style_loss needs at least one style layer")
+    missing = [name for name in target_grams if name not in features]
+    if missing:
+        raise NSTError(
+            f"style_loss has targets for {', '.join(missing)} but no features there: "
+            "compute the features at every target layer, e.g. net(image, list(target_grams))"
+        )
+    unknown = [name for name in (layer_weights or {}) if name not in target_grams]
+    if unknown:
+        raise NSTError(f"layer_weights names {', '.join(unknown)}, which have no target Gram matrix")
     weights = layer_weights or {name: 1.0 / len(target_grams) for name in target_grams}
     total = features[next(iter(target_grams))].new_zeros(())
     for name, target in target_grams.items():

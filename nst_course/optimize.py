@@ -142,9 +142,12 @@ class Result:
             },
         }
 
-    def save(self, path: str) -> Any:
-        """Save the image as PNG with the settings, seed, versions and network inside."""
-        return save_image(self.image, path, metadata=self.metadata())
+    def save(self, path: str, *, overwrite: bool = True) -> Any:
+        """Save the image as PNG with the settings, seed, versions and network inside.
+
+        ``overwrite=False`` never replaces an existing file (see :func:`~nst_course.files.atomic_write`).
+        """
+        return save_image(self.image, path, metadata=self.metadata(), overwrite=overwrite)
 
 
 class OptimizationError(NSTError):
@@ -153,6 +156,20 @@ class OptimizationError(NSTError):
     def __init__(self, message: str, result: Result) -> None:
         super().__init__(message)
         self.result = result
+
+
+def check_terms(terms: Any) -> None:
+    """Refuse, in one line, what an objective returns unless it is a dict of one-number loss tensors."""
+    if not isinstance(terms, Mapping) or not terms:
+        raise NSTError(
+            f"an objective must return a dict of named loss tensors ({{'content': loss}}), not {type(terms).__name__}"
+        )
+    for name, value in terms.items():
+        if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.is_complex():
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise NSTError(
+                f"the objective's {name!r} term must be one number (a 0-d tensor; add .sum() or .mean()), not {shape}"
+            )
 
 
 @dataclass
@@ -288,6 +305,7 @@ def run_loop(
         with torch.set_grad_enabled(gradient):
             image = to_image(free)
             terms = objective(net(image, layers), image)
+            check_terms(terms)
             total = torch.stack(list(terms.values())).sum()
             values = torch.stack([total.detach(), *(term.detach() for term in terms.values())]).tolist()  # one sync
             if not math.isfinite(values[0]):

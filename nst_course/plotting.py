@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from .errors import NSTError
 from .images import to_pil
 
 __all__ = ["plot_feature_maps", "plot_gram", "plot_losses", "show_images"]
@@ -85,6 +86,10 @@ def plot_feature_maps(
 
     Each map is scaled to its own range, so weak channels are visible too.
     """
+    if not (isinstance(max_maps, int) and not isinstance(max_maps, bool) and max_maps >= 1):
+        raise NSTError(f"max_maps must be a whole number of at least 1, not {max_maps!r}")
+    if not isinstance(features, torch.Tensor) or features.ndim != 4 or features.numel() == 0:
+        raise NSTError(f"plot_feature_maps needs (1, C, H, W) features, not {getattr(features, 'shape', features)!r}")
     maps = features.detach().float().cpu()[0]
     count = min(max_maps, maps.shape[0])
     columns = min(8, count)

@@ -25,7 +25,11 @@ dependency runs one way: ``images`` asks ``samples``, never the reverse.
 from __future__ import annotations
 
 import functools
+import hashlib
+import http.client
 import os
+import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -370,54 +374,88 @@ def download(
     *,
     filename: str | None = None,
     timeout: float = 20.0,
+    deadline: float = 300.0,
     max_bytes: int = 30_000_000,
     progress: bool = True,
 ) -> Path:
     """Download ``url`` into :func:`cache_dir` once and return the local path.
 
-    Shows a progress bar, gives up after ``timeout`` seconds without data and
-    refuses files larger than ``max_bytes``. Raises :class:`NSTError` with a
-    one-line reason when offline or when the server fails.
+    The cached name comes from the whole URL (its file name plus a hash of the
+    URL), unless the caller names the file. Shows a progress bar, gives up after
+    ``timeout`` seconds without data or ``deadline`` seconds in all, refuses files
+    larger than ``max_bytes`` or shorter than the server announced, and keeps
+    only files that decode completely as images; a cached file that does not is
+    fetched again. Raises :class:`NSTError` with a one-line reason when offline
+    or when the server fails.
     """
-    from tqdm.auto import tqdm
-
-    name = filename or Path(urllib.parse.urlparse(url).path).name or "download"
+    name = filename or _cache_name(url)
     target = cache_dir() / "images" / name
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    partial = target.with_name(target.name + ".part")
+    if target.is_file():
+        try:
+            _check_image_file(target, url)
+            return target
+        except NSTError:
+            target.unlink(missing_ok=True)  # damaged (an old, cut-off download): fetch it again
+    partial = target.with_name(f".{name}.{secrets.token_hex(6)}.part")  # unique: two processes may fetch at once
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            if total and total > max_bytes:
-                raise NSTError(f"{url} is {total:,} bytes, more than the limit of {max_bytes:,}")
-            done = 0
-            with (
-                open(partial, "wb") as fh,
-                tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress, leave=False) as bar,
-            ):
-                while chunk := response.read(1 << 16):
-                    done += len(chunk)
-                    if done > max_bytes:
-                        raise NSTError(f"{url} is larger than the limit of {max_bytes:,} bytes")
-                    fh.write(chunk)
-                    bar.update(len(chunk))
-        _check_image_file(partial, url)  # refuse to cache something that is not an image
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _fetch(url, partial, name, timeout=timeout, deadline=deadline, max_bytes=max_bytes, progress=progress)
+        _check_image_file(partial, url)  # refuse to cache something that is not a whole image
         os.replace(partial, target)
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise NSTError(f"could not download {url} (no network? {reason})") from None
+    except (http.client.HTTPException, ValueError) as exc:  # a reply that is not HTTP, a bad header
+        raise NSTError(f"could not download {url}: the server's reply is malformed ({type(exc).__name__})") from None
     finally:
         partial.unlink(missing_ok=True)
     return target
 
 
+def _cache_name(url: str) -> str:
+    """A cache file name that differs for every URL, readable by its ending: ``photo-1a2b3c4d5e.png``."""
+    path = Path(urllib.parse.urlparse(url).path)
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[:60] or "download"
+    suffix = path.suffix if path.suffix[1:].isalnum() else ""
+    return f"{stem}-{hashlib.sha256(url.encode()).hexdigest()[:10]}{suffix}"
+
+
+def _fetch(
+    url: str, partial: Path, name: str, *, timeout: float, deadline: float, max_bytes: int, progress: bool
+) -> None:
+    """Write ``url``'s body to ``partial``; the whole of it, within ``deadline`` seconds, or an error."""
+    from tqdm.auto import tqdm
+
+    stop_at = time.monotonic() + deadline
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length is not None else None  # ValueError for a malformed header
+        if total is not None and total < 0:
+            raise ValueError(length)
+        if total and total > max_bytes:
+            raise NSTError(f"{url} is {total:,} bytes, more than the limit of {max_bytes:,}")
+        done = 0
+        with (
+            open(partial, "xb") as fh,
+            tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress, leave=False) as bar,
+        ):
+            while chunk := response.read1(1 << 16):  # returns what has arrived: the deadline is checked often
+                done += len(chunk)
+                if done > max_bytes:
+                    raise NSTError(f"{url} is larger than the limit of {max_bytes:,} bytes")
+                if time.monotonic() > stop_at:
+                    raise NSTError(f"could not download {url}: not finished after {deadline:g} s (a slow server?)")
+                fh.write(chunk)
+                bar.update(len(chunk))
+    if total is not None and done != total:
+        raise NSTError(f"could not download {url}: got {done:,} of {total:,} bytes (cut off); try again")
+
+
 def _check_image_file(path: Path, url: str) -> None:
-    """Raise :class:`NSTError` unless ``path`` holds an image Pillow can read."""
+    """Raise :class:`NSTError` unless ``path`` holds an image Pillow can decode completely."""
     try:
         with Image.open(path) as img:
-            img.verify()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            img.load()  # every pixel: a cut-off JPEG fails here, not later in a lesson
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise NSTError(f"{url} did not give an image Pillow can read ({exc})") from None

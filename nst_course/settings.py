@@ -141,10 +141,15 @@ class Settings:
     weighted mean of each image's Gram matrices. None means equal weights. Lesson 05."""
 
     def __post_init__(self) -> None:
+        for name in ("content_layers", "style_layers"):
+            try:
+                check_layers(getattr(self, name))
+            except NSTError as exc:
+                raise NSTError(f"{name}: {exc}") from None
         problems = []
-        if not (isinstance(self.size, int) and 16 <= self.size <= 4096):
+        if not (_whole(self.size) and 16 <= self.size <= 4096):
             problems.append(f"size must be a whole number of pixels from 16 to 4096, not {self.size!r}")
-        if not (isinstance(self.steps, int) and self.steps >= 1):
+        if not (_whole(self.steps) and self.steps >= 1):
             problems.append(f"steps must be a whole number of at least 1, not {self.steps!r}")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
@@ -156,29 +161,44 @@ class Settings:
             value = getattr(self, name)
             if value is None and name == "style_weight":
                 continue
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            if not (_number(value) and math.isfinite(value) and value >= 0):
                 problems.append(f"{name} must be a finite number >= 0, not {value!r}")
-        if not (isinstance(self.stop_tolerance, (int, float)) and 0 <= self.stop_tolerance < 1):
+        if not (_number(self.stop_tolerance) and 0 <= self.stop_tolerance < 1):
             problems.append(f"stop_tolerance must be a fraction from 0 (off) to below 1, not {self.stop_tolerance!r}")
-        if not (isinstance(self.stop_window, int) and self.stop_window >= 1):
+        if not (_whole(self.stop_window) and self.stop_window >= 1):
             problems.append(f"stop_window must be a whole number of at least 1, not {self.stop_window!r}")
-        if self.learning_rate is not None and not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+        if not (_whole(self.seed) and 0 <= self.seed < 2**64):
+            problems.append(f"seed must be a whole number from 0 to 2**64 - 1, not {self.seed!r}")
+        if self.learning_rate is not None and not (
+            _number(self.learning_rate) and math.isfinite(self.learning_rate) and self.learning_rate > 0
+        ):
             problems.append(f"learning_rate must be > 0, not {self.learning_rate!r}")
         if self.style_layer_weights is not None:
-            if len(self.style_layer_weights) != len(self.style_layers):
+            if not isinstance(self.style_layer_weights, (tuple, list)) or not all(
+                _number(w) for w in self.style_layer_weights
+            ):
+                problems.append(
+                    f"style_layer_weights must be numbers, one per style layer, not {self.style_layer_weights!r}"
+                )
+            elif len(self.style_layer_weights) != len(self.style_layers):
                 problems.append(
                     f"style_layer_weights has {len(self.style_layer_weights)} values "
                     f"for {len(self.style_layers)} style layers"
                 )
             elif any(not (math.isfinite(w) and w >= 0) for w in self.style_layer_weights):
                 problems.append(f"style_layer_weights must be finite numbers >= 0, not {self.style_layer_weights!r}")
-        if any(not (isinstance(s, int) and 16 <= s <= 4096) for s in self.scales):
+        if not isinstance(self.scales, (tuple, list)) or any(not (_whole(s) and 16 <= s <= 4096) for s in self.scales):
             problems.append(f"every scale must be a whole number from 16 to 4096 pixels, not {self.scales!r}")
+        elif self.scales and (
+            any(a >= b for a, b in zip(self.scales, self.scales[1:], strict=False)) or self.scales[-1] != self.size
+        ):
+            problems.append(
+                f"scales must grow and end at the size ({self.size}), not {tuple(self.scales)!r}: "
+                f"e.g. scales=({self.size // 2}, {self.size}), or set the size to the last scale"
+            )
         problems += _beyond_problems(self)
         if problems:
             raise NSTError("; ".join(problems))
-        check_layers(self.content_layers or [CONTENT_LAYER])
-        check_layers(self.style_layers or [STYLE_LAYERS[0]])
 
     @property
     def lr(self) -> float:
@@ -199,6 +219,16 @@ class Settings:
         return dataclasses.asdict(self) | {"style_weight": self.beta, "learning_rate": self.lr}
 
 
+def _whole(value: object) -> bool:
+    """A whole number, and not a bool (``True`` is not one step)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    """A real number, and not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _beyond_problems(settings: Settings) -> list[str]:
     """What is wrong with the colour, style-scale and blend settings (lesson 05), one line each."""
     problems = []
@@ -207,11 +237,11 @@ def _beyond_problems(settings: Settings) -> list[str]:
             f"preserve_colour must be one of {', '.join(COLOUR_MODES)} or None, not {settings.preserve_colour!r}"
         )
     scale = settings.style_scale
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0.1 <= scale <= 10):
+    if not (_number(scale) and math.isfinite(scale) and 0.1 <= scale <= 10):
         problems.append(f"style_scale must be a number from 0.1 to 10 (1 = the result's size), not {scale!r}")
     blend = settings.style_blend
     if blend is not None:
-        if not all(isinstance(w, (int, float)) and math.isfinite(w) for w in blend) or not blend:
+        if not isinstance(blend, (tuple, list)) or not blend or not all(_number(w) and math.isfinite(w) for w in blend):
             problems.append(f"style_blend must be one number per style image, not {blend!r}")
         elif any(w < 0 for w in blend):
             problems.append(f"style_blend weights must be >= 0, not {tuple(blend)!r}")

@@ -126,6 +126,14 @@ def run(
         if trace.stopped not in ("finished", "converged"):
             break
     result = _result(traces, settings, net, started, scales)
+    final_shape = tuple(shape_at(first.shape, scales[-1]))
+    if tuple(result.image.shape[-2:]) != final_shape:
+        # stopped during a coarse pass: the result is still the size asked for, and says where it came from
+        result = dataclasses.replace(
+            result,
+            image=resize(result.image, final_shape),
+            extra=result.extra | {"upsampled_from": scales[len(traces) - 1]},
+        )
     if traces[-1].error:
         raise OptimizationError(traces[-1].error, result)
     return result

@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections import OrderedDict
@@ -153,6 +154,15 @@ class VGG19(nn.Module):
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         wanted = check_layers(layers)
         deepest = max(LAYER_NAMES.index(name) for name in wanted)
+        if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[1] != 3:
+            raise NSTError(f"the network takes a (B, 3, H, W) image tensor, not {getattr(image, 'shape', image)!r}")
+        halvings = sum(name.startswith("pool") for name in LAYER_NAMES[:deepest])
+        if min(image.shape[-2:]) < 2**halvings:
+            height, width = image.shape[-2:]
+            raise NSTError(
+                f"a {width}x{height} image is too small for {LAYER_NAMES[deepest]} (it is halved {halvings} times "
+                f"before it): use at least {2**halvings} px on the short side, or a shallower layer"
+            )
         x = (image - self.mean.to(image.dtype)) / self.std.to(image.dtype)
         out: dict[str, torch.Tensor] = {}
         for name, module in list(self.layers.named_children())[: deepest + 1]:
@@ -197,10 +207,13 @@ def check_layers(layers: Iterable[str]) -> list[str]:
     """``layers`` as a list, or an :class:`NSTError` that lists the valid names."""
     if isinstance(layers, str):
         layers = [layers]
-    layers = list(layers)
+    try:
+        layers = list(layers)
+    except TypeError:
+        raise NSTError(f"layers must be a list of names such as relu4_2, not {layers!r}") from None
     if not layers:
         raise NSTError("no layers given: name at least one, e.g. relu4_2")
-    unknown = [name for name in layers if name not in LAYER_NAMES]
+    unknown = [name for name in layers if not isinstance(name, str) or name not in LAYER_NAMES]
     if unknown:
         raise NSTError(f"unknown layer {', '.join(map(repr, unknown))}; valid names: {', '.join(LAYER_NAMES)}")
     return layers
@@ -246,6 +259,11 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
         state = state["state_dict"]
     feats = {}
     for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise NSTError(
+                f"{source} is not a VGG-19 state dict (it maps {type(key).__name__} to {type(value).__name__}, "
+                "not layer names to tensors); use torchvision's vgg19 weights or an `nst-course weights export` file"
+            )
         if key.startswith("classifier."):
             continue
         feats[key.removeprefix("features.")] = value
@@ -261,6 +279,12 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
         features.load_state_dict({k: v.float() for k, v in feats.items()})
     except RuntimeError as exc:
         raise NSTError(f"{source} does not fit VGG-19: {str(exc).splitlines()[0]}") from None
+    bad = [key for key, value in features.state_dict().items() if not torch.isfinite(value).all()]
+    if bad:
+        raise NSTError(
+            f"{source} holds NaN or infinite numbers (in {', '.join(bad[:3])}): the file is damaged; "
+            "export or download the weights again"
+        )
     return features
 
 
@@ -279,27 +303,72 @@ def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
         raise NSTError(f"{path} holds a {type(state).__name__}, not a state dict")
     features = _features_from_state(state, str(path))
     origin = state.get("source") if isinstance(state.get("source"), str) else None
-    pretrained = bool(state.get("pretrained", True))
+    # only a file that says it is trained is called trained: unknown is not trained
+    pretrained = state.get("pretrained") is True
     detail = f", exported from: {origin}" if origin else ""
+    if "pretrained" not in state:
+        detail += ", not known to be trained"
     return features, WeightsInfo("file", f"file {path.name} (sha256 {digest}{detail})", pretrained)
 
 
+def _imagenet_sha256_prefix() -> str:
+    """The start of the ImageNet file's sha256, as torchvision writes it in the file name (``vgg19-<hex>.pth``)."""
+    name = os.path.basename(urllib.parse.urlparse(_imagenet_weights().url).path)
+    return name.rsplit("-", 1)[-1].split(".", 1)[0]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
+    """The ImageNet state dict: downloaded once into torch's cache, checked by its sha256, loaded without code.
+
+    The cache file is checked on every load, not only after the download, and is read
+    with ``weights_only=True``: a file put in its place runs nothing.
+    """
     cache = imagenet_cache_path()
+    prefix = _imagenet_sha256_prefix()
+    if not cache.is_file():
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            # torch writes to a temporary name, checks the hash prefix and only then renames
+            torch.hub.download_url_to_file(_imagenet_weights().url, str(cache), prefix, progress=progress)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise NSTError(
+                f"could not download the ImageNet VGG-19 weights into {cache.parent} ({reason}); "
+                "copy a file from `nst-course weights export` and use --weights PATH, or --weights random"
+            ) from None
+        except RuntimeError as exc:  # torch's hash check of the fresh download
+            raise NSTError(
+                f"the downloaded ImageNet VGG-19 weights failed their sha256 check ({str(exc).splitlines()[0][:120]}); "
+                "run `nst-course weights download` again"
+            ) from None
     try:
-        return _imagenet_weights().get_state_dict(progress=progress, check_hash=True)
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
+        actual = _sha256(cache)
+    except OSError as exc:
+        raise NSTError(f"cannot read the ImageNet VGG-19 cache file {cache} ({exc.strerror or exc})") from None
+    if not actual.startswith(prefix):
         raise NSTError(
-            f"could not download the ImageNet VGG-19 weights into {cache.parent} ({reason}); "
-            "copy a file from `nst-course weights export` and use --weights PATH, or --weights random"
-        ) from None
-    except Exception as exc:  # a damaged cache file or a failed hash check
+            f"the ImageNet VGG-19 cache file {cache} is not the published file (its sha256 does not begin with "
+            f"{prefix}): it is damaged, delete it and run `nst-course weights download` again"
+        )
+    try:
+        state = torch.load(cache, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise NSTError(
             f"could not load the ImageNet VGG-19 weights ({type(exc).__name__}: {first}); if {cache} is damaged, "
             "delete it and run `nst-course weights download` again"
         ) from None
+    if not isinstance(state, Mapping):
+        raise NSTError(f"{cache} holds a {type(state).__name__}, not a state dict: delete it and download it again")
+    return state
 
 
 def _network_reachable(url: str, timeout: float = 5.0) -> bool:
@@ -342,6 +411,8 @@ def load_vgg19(
     ``net.weights`` and recorded in every saved result.
     """
     spec = resolve_weights(weights)
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**64):
+        raise NSTError(f"seed must be a whole number from 0 to 2**64 - 1, not {seed!r}")
     mean, std = _imagenet_normalisation()
     state = None
     if spec == "auto":
@@ -373,7 +444,7 @@ def load_vgg19(
     return net.to(get_device(device))
 
 
-def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) -> Path:
+def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True, overwrite: bool = True) -> Path:
     """Write ``net``'s weights as a compact features-only file (float16 by default).
 
     A teacher runs this once on a machine with the ImageNet weights and copies
@@ -391,7 +462,7 @@ def export_weights(net: VGG19, path: str | os.PathLike, *, half: bool = True) ->
         "pretrained": net.weights.pretrained,
         "state_dict": state,
     }
-    return atomic_write(path, lambda fh: torch.save(payload, fh))
+    return atomic_write(path, lambda fh: torch.save(payload, fh), overwrite=overwrite)
 
 
 def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object]]:

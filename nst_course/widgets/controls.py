@@ -9,6 +9,7 @@ value is used, read the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -86,7 +87,7 @@ class Whole:
     def build(self, w: Any) -> tuple[Any, Any]:
         slider = w.IntSlider(
             value=self.value,
-            min=self.low,
+            min=min(self.low, self.value),  # a start outside the usual range widens it, never moves the start
             max=max(self.high, self.value),
             step=self.step,
             description=self.label,
@@ -120,11 +121,14 @@ class LogNumber:
     side: ClassVar[bool] = False
 
     def build(self, w: Any) -> tuple[Any, Any]:
+        if not (isinstance(self.value, (int, float)) and math.isfinite(self.value) and self.value > 0):
+            raise NSTError(f"{self.label} must be a number above 0 on a log slider, not {self.value!r}")
+        exponent = math.log10(self.value)  # a start outside the range widens it, never moves the start
         slider = w.FloatLogSlider(
-            value=min(max(self.value, 10**self.low), 10**self.high),
+            value=self.value,
             base=10,
-            min=self.low,
-            max=self.high,
+            min=min(self.low, math.floor(exponent)),
+            max=max(self.high, math.ceil(exponent)),
             step=0.25,
             description=self.label,
             readout_format=".3g",

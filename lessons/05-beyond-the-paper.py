@@ -353,7 +353,7 @@ plotting.show_images(
 # full-size steps it takes to reach the loss. Larger images leave more of the early
 # work (the layout, the large strokes) to the cheap small steps, so the saving should
 # grow with the size: `python experiments/coarse_to_fine_transfer.py --size 256` runs the
-# same race. In one call, `nst.transfer(photo, style, scales=(64, 128))` shares the
+# same race. In one call, `nst.transfer(photo, style, size=128, scales=(64, 128))` shares the
 # steps between the sizes;
 # from 512 px, `nst.transfer` goes coarse to fine by itself (half the size first).
 #

@@ -23,6 +23,7 @@ from . import analysis, checks, colour, figures, plotting
 from .atlases import atlas
 from .checks import check_content_loss, check_gram_matrix, check_loop, check_objective, check_style_loss
 from .checks_beyond import check_mean_covariance_loss, check_tv_loss
+from .checks_channel import check_channel_objective
 from .devices import get_device
 from .errors import NSTError
 from .images import load_image, read_metadata, resize, save_image, to_pil
@@ -59,6 +60,7 @@ __all__ = [
     "analysis",
     "atlas",
     "build_objective",
+    "check_channel_objective",
     "check_content_loss",
     "check_gram_matrix",
     "check_loop",

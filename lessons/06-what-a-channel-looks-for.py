@@ -12,7 +12,7 @@
 # **Questions:** what does one channel of VGG-19 respond to, and why does plain pixel
 # optimisation not show it? **Objectives:** write the objective for one channel; run it
 # through the course's loop; read a layer's atlas; measure what the random moves change.
-# **Time:** about 25 minutes; the cells run in about 4 minutes on a 2-core laptop.
+# **Time:** about 25 minutes; the cells run in about 5 minutes on a 2-core laptop.
 
 # %%
 import torch
@@ -220,6 +220,7 @@ still = visualise(net, layer, test_channels, settings=vis, progress=False, jitte
 nst.plotting.show_images(
     [*moved.image.split(1), *still.image.split(1)],
     [*(f"ch {c}, moved" for c in test_channels), *(f"ch {c}, still" for c in test_channels)],
+    columns=len(test_channels),
     suptitle=f"{layer}, with and without random moves · weights: {net.weights}",
 )
 

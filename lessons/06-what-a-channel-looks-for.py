@@ -186,13 +186,11 @@ nst.for_network(
 )
 
 # %% [markdown]
-# ## Why the random moves matter
+# ## What the random moves change
 #
-# Without help, the optimiser finds patterns no photograph contains: fine, high-frequency
-# stripes and dots that a strided, pooled network happens to respond to (Olah et al.,
-# Distill 2017, "The Enemy of Feature Visualization"). Moving the image a little at every
-# step keeps only patterns that excite the channel wherever they fall. A number tells the
-# difference: the **high-frequency share**, the part of an image's spectral power (its
+# The runs above moved the image a little at every step before the network saw it. Here
+# the same four channels are made twice, with and without those moves. A number tells
+# the two apart: the **high-frequency share**, the part of an image's spectral power (its
 # mean colour taken away) above a quarter of a cycle per pixel, where stripes are less
 # than 4 pixels apart.
 #
@@ -235,6 +233,12 @@ more = int((without > with_moves).sum())
 print(f"without random moves the share is larger for {more} of {len(test_channels)} channels")
 
 # %% [markdown]
+# Olah, Mordvintsev & Schubert (Distill 2017, "The Enemy of Feature Visualization")
+# explain what the numbers measure: without help, the optimiser finds fine,
+# high-frequency patterns that a strided, pooled network happens to respond to and that
+# no photograph contains; moving the image at every step keeps only patterns that excite
+# the channel wherever they fall. The lines above say whether your run agrees.
+#
 # The second help, the Fourier parametrisation, scales the optimiser's steps by 1/frequency
 # so that equal steps in every direction give images with the spectrum of natural ones
 # rather than white noise; switch it off with `fourier=False` and measure the share again.
@@ -254,9 +258,9 @@ widgets.channel_explorer(net, settings=vis)
 #
 # - What a channel looks for is one more objective for the same loop: minus the
 #   channel's mean activation, minimised from noise.
-# - Plain pixel optimisation fills the image with high-frequency patterns; random moves
-#   and a Fourier parametrisation (Olah et al., Distill 2017) keep the picture readable,
-#   and the high-frequency share measures it.
+# - Random moves and a Fourier parametrisation keep the pictures free of the fine
+#   patterns no photograph contains (Olah et al., Distill 2017); the high-frequency share
+#   measures what the moves changed on your network.
 # - Top patches answer the same question from real images, at the layer's receptive field.
 # - What the trained VGG-19's channels respond to is reported in the literature (Zeiler &
 #   Fergus 2014; Olah et al. 2017); an untrained network's channels are random filters.

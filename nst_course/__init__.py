@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 from . import analysis, checks, colour, figures, plotting
 from .atlases import atlas
 from .checks import (
+    check_channel_objective,
     check_content_loss,
     check_gram_matrix,
     check_loop,
@@ -66,6 +67,7 @@ __all__ = [
     "analysis",
     "atlas",
     "build_objective",
+    "check_channel_objective",
     "check_content_loss",
     "check_gram_matrix",
     "check_loop",

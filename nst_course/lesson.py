@@ -44,6 +44,8 @@ _LESSONS: dict[str, dict[str, int]] = {
     "03": {"size": 128, "steps": 100},
     "04": {"size": 64, "steps": 40},
     "05": {"size": 128, "steps": 60},
+    # Lesson 06 optimises about 20 images (Adam, to relu3_1): smaller and shorter runs.
+    "06": {"size": 96, "steps": 48},
 }
 _QUICK = {"size": 48, "steps": 8}
 # Lesson 04 runs some 35 optimisations (a 5 x 4 grid and four more figures): smaller images still.
@@ -67,7 +69,7 @@ def _lesson_key(lesson: int | str) -> str:
 
 
 def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
-    """The default :class:`~nst_course.Settings` of a lesson (0 to 5, or "01-..."), quick mode included.
+    """The default :class:`~nst_course.Settings` of a lesson (0 to 6, or "01-..."), quick mode included.
 
     Keyword arguments replace fields, e.g. ``lesson_settings(1, steps=300)``;
     in quick mode ``size`` and ``steps`` stay small whatever is asked. With

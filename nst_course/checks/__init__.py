@@ -12,6 +12,7 @@ check                               lesson  compared with
 :func:`check_loop`                  03      :func:`nst_course.optimize` on a small problem
 :func:`check_mean_covariance_loss`  05      :func:`nst_course.analysis.mean_covariance_loss`
 :func:`check_tv_loss`               05      :func:`nst_course.tv_loss`
+:func:`check_channel_objective`     06      minus the channel's mean activation (:mod:`nst_course.featurevis`)
 ==================================  ======  ==============================================
 
 Each check runs the learner's function on several inputs (batch of 1 and 2,
@@ -39,6 +40,7 @@ from ..losses import content_loss as _content_loss
 from ..losses import gram_matrix as _gram_matrix
 from ..losses import layer_style_loss as _layer_style_loss
 from .beyond import check_mean_covariance_loss, check_tv_loss
+from .channel import check_channel_objective
 from .content import check_content_loss
 from .loop import check_loop, reference_loop
 from .objective import check_objective, reference_objective
@@ -46,6 +48,7 @@ from .style import check_gram_matrix, check_style_loss
 
 __all__ = [
     "REFERENCES",
+    "check_channel_objective",
     "check_content_loss",
     "check_gram_matrix",
     "check_loop",

@@ -108,7 +108,7 @@ class Atlas:
 def atlas_seconds(net, layer: str, count: int, settings: VisSettings) -> float:
     """About how long an atlas of ``count`` channels takes (the visualisations; the patches are one pass)."""
     estimate = estimate_run(
-        net, shape=(settings.size, settings.size), layers=[layer], steps=settings.steps, optimizer="adam", runs=count
+        net, shape=(settings.size, settings.size), layers=[layer], steps=settings.steps, optimizer="adam", batch=count
     )
     return estimate.seconds
 

@@ -12,7 +12,7 @@
 # **Questions:** what does one channel of VGG-19 respond to, and why does plain pixel
 # optimisation not show it? **Objectives:** write the objective for one channel; run it
 # through the course's loop; read a layer's atlas; measure what the random moves change.
-# **Time:** about 25 minutes; the cells run in about 5 minutes on a 2-core laptop.
+# **Time:** about 25 minutes; the cells run in under a minute on a 2-core laptop.
 
 # %%
 import torch

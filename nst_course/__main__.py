@@ -1,5 +1,5 @@
 """``python -m nst_course`` runs the command line."""
 
-from .cli import main
+from .entry import main
 
 raise SystemExit(main())

@@ -127,6 +127,67 @@ def test_cli_lessons_and_lab(fake_lessons, tmp_path, capsys):
     assert f"-m jupyterlab --ServerApp.root_dir={work.resolve()}" in out
 
 
+LIGHT_START = """\
+import re, sys
+{start}
+assert code == 0, code
+heavy = ("torch", "torchvision", "numpy", "matplotlib")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
+print("LOADED", ",".join(loaded) or "-")
+# this process's own peak (ru_maxrss would also count the parent's peak before exec)
+print("PEAK_KB", re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+"""
+#: how ``nst-course`` (its console script) and ``python -m nst_course`` start
+CONSOLE_SCRIPT = "from nst_course.entry import main\nsys.argv = ['nst-course', *sys.argv[1:]]\ncode = main()"
+MINUS_M = """\
+import runpy
+sys.argv = ['nst_course', *sys.argv[1:]]
+try:
+    runpy.run_module('nst_course', run_name='__main__', alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+"""
+
+
+def test_the_console_script_is_the_light_entry():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"nst-course": "nst_course.entry:main"}
+
+
+@pytest.mark.parametrize("start", [CONSOLE_SCRIPT, MINUS_M], ids=["nst-course", "python -m nst_course"])
+def test_copying_the_lessons_never_loads_torch(start, tmp_path):
+    """A hub runs `nst-course lessons` in every learner's start hook: it must stay small."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", LIGHT_START.format(start=start), "lessons", str(tmp_path / "work"), "--solutions"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "copied 12 notebook(s)" in done.stdout
+    assert "LOADED -" in done.stdout, done.stdout  # no torch, torchvision, numpy or matplotlib
+    peak_mb = int(done.stdout.split("PEAK_KB ")[1].split()[0]) / 1024  # Linux: the process's VmHWM
+    assert peak_mb < 100, f"copying the lessons peaked at {peak_mb:.0f} MB"
+
+
+def test_the_light_entry_keeps_one_line_errors(tmp_path, capsys):
+    from nst_course.entry import main as entry_main
+
+    (tmp_path / "file").write_text("x")
+    assert entry_main(["lessons", str(tmp_path / "file")]) == 2
+    assert (
+        capsys.readouterr().err == f"nst-course: error: {tmp_path / 'file'} is a file; give a folder for the lessons\n"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        entry_main(["lessons"])
+    assert stopped.value.code == 2 and "see --help" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- wheels and the pack
 
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -192,8 +193,12 @@ def _has_modern_setuptools() -> bool:
     return major >= 77  # the first to read pyproject's licence expression
 
 
-def wheel_requirements(wheel: str | os.PathLike) -> list[str]:
-    """The run-time requirements written in a wheel's metadata (extras such as [test] left out)."""
+def wheel_requirements(wheel: str | os.PathLike, *, extras: Sequence[str] = ()) -> list[str]:
+    """The run-time requirements written in a wheel's metadata, plus those of the named ``extras``.
+
+    Other extras (such as ``test``) are left out; an extra's requirement is returned
+    without its ``extra == "..."`` marker.
+    """
     with zipfile.ZipFile(wheel) as archive:
         name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
         if name is None:
@@ -204,9 +209,15 @@ def wheel_requirements(wheel: str | os.PathLike) -> list[str]:
         if not line.strip():
             break  # the headers end at the first empty line
         if line.startswith("Requires-Dist:"):
-            requirement = line.removeprefix("Requires-Dist:").strip()
-            if "extra ==" not in requirement.replace('"', "").replace("'", ""):
-                requirements.append(requirement)
+            requirement, _, marker = line.removeprefix("Requires-Dist:").partition(";")
+            marker = marker.replace('"', "").replace("'", "").strip()
+            if not marker:
+                requirements.append(requirement.strip())
+            elif marker.startswith("extra =="):
+                if marker.removeprefix("extra ==").strip() in extras:
+                    requirements.append(requirement.strip())
+            else:
+                requirements.append(line.removeprefix("Requires-Dist:").strip())
     return requirements
 
 
@@ -234,9 +245,13 @@ class PackOptions:
     paintings: str = "download"  # "download", "cached" (only what is already here) or "none"
 
 
+#: the course's extra that a pack installs: JupyterLab, for `nst-course lab`
+PACK_EXTRA = "lab"
+
+
 def install_command(wheels: str = "$PACK/wheels") -> str:
-    """The one command that installs the course from a pack, with no network."""
-    return f'python -m pip install --no-index --find-links "{wheels}" nst-course'
+    """The one command that installs the course (with JupyterLab) from a pack, with no network."""
+    return f'python -m pip install --no-index --find-links "{wheels}" "nst-course[{PACK_EXTRA}]"'
 
 
 def pip_download_command(wheels: Path, requirements: Iterable[str], options: PackOptions) -> list[str]:
@@ -271,7 +286,7 @@ def _pack_wheels(wheels: Path, options: PackOptions) -> list[str]:
     if not options.dependencies:
         notes.append("no dependency wheels (--no-deps): learners must have them installed already")
         return notes
-    requirements = wheel_requirements(course)
+    requirements = wheel_requirements(course, extras=(PACK_EXTRA,))
     given_names = {path.name.split("-")[0].lower().replace("_", "-") for path in extra}
     requirements = [r for r in requirements if _project_name(r) not in given_names]
     if not options.torch:
@@ -453,6 +468,11 @@ def run_command(args) -> int:
     if args.command == "lessons":
         return 0
     command = lab_command(args.folder)
+    if not args.dry_run and importlib.util.find_spec("jupyterlab") is None:
+        raise NSTError(
+            "JupyterLab is not installed in this Python: install it with "
+            f"`{sys.executable} -m pip install 'nst-course[lab]'` (or open the lessons in your own Jupyter)"
+        )
     if args.dry_run:
         print(" ".join(command))
         return 0

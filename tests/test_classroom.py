@@ -9,6 +9,7 @@ a site folder of links; nst-course comes only from the wheel.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -200,8 +201,66 @@ def _fake_wheel(folder: Path, requires: list[str]) -> Path:
 
 
 def test_wheel_requirements_leave_out_the_extras(tmp_path):
-    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "numpy>=1.24", 'pytest>=8; extra == "test"'])
-    assert classroom.wheel_requirements(wheel) == ["torch>=2.1", "numpy>=1.24"]
+    requires = ["torch>=2.1", "numpy>=1.24", 'pytest>=8; extra == "test"', 'jupyterlab>=4.0; extra == "lab"']
+    requires.append('tomli>=2; python_version < "3.11"')
+    wheel = _fake_wheel(tmp_path, requires)
+    kept = ["torch>=2.1", "numpy>=1.24", 'tomli>=2; python_version < "3.11"']
+    assert classroom.wheel_requirements(wheel) == kept
+    assert classroom.wheel_requirements(wheel, extras=("lab",)) == [*kept[:2], "jupyterlab>=4.0", kept[2]]
+
+
+# --------------------------------------------------------------------------- packaging
+
+
+def _pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_the_version_is_written_once():
+    project = _pyproject()
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nst_course.__version__"}
+    # a plain literal, so that setuptools reads it without importing the package
+    tree = ast.parse((ROOT / "nst_course" / "__init__.py").read_text(encoding="utf-8"))
+    (literal,) = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [getattr(target, "id", None) for target in node.targets] == ["__version__"]
+        and isinstance(node.value, ast.Constant)
+    ]
+    from setuptools.config.expand import read_attr
+
+    import nst_course
+
+    assert read_attr("nst_course.__version__", root_dir=ROOT) == literal == nst_course.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", literal)
+
+
+def test_jupyterlab_is_an_extra_that_the_script_installs():
+    project = _pyproject()["project"]
+    assert not any(_name(r) == "jupyterlab" for r in project["dependencies"])  # hosted notebooks bring their own
+    assert [_name(r) for r in project["optional-dependencies"]["lab"]] == ["jupyterlab"]
+    script = (ROOT / "course.sh").read_text(encoding="utf-8")
+    assert re.findall(r'^\s+setup "(.*?)"', script, re.MULTILINE) == ["[lab]", "[lab]", "[test,lab]"]
+    assert '"nst-course[lab]"' in classroom.install_command()  # a pack installs JupyterLab too
+    assert "Framework :: Jupyter :: JupyterLab :: 4" not in project["classifiers"]  # not a lab extension
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_lab_without_jupyterlab_says_how_to_install_it(fake_lessons, tmp_path, monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        classroom.importlib.util, "find_spec", lambda name: None if name == "jupyterlab" else real(name)
+    )
+    monkeypatch.setattr(classroom.subprocess, "call", lambda command: pytest.fail(f"started {command}"))
+    assert main(["lab", str(tmp_path / "work")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "JupyterLab is not installed" in err and "nst-course[lab]" in err
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
@@ -538,16 +539,67 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
 
 
 @pytest.mark.slow
-def test_binder_post_build_fails_soft_without_network(course_wheel, tmp_path):
+def test_binder_post_build_installs_the_course_and_fails_soft_without_network(tmp_path):
     bin_dir = _fresh_venv(tmp_path)
+    repo = tmp_path / "repo"  # repo2docker builds from a copy of the repository
+    repo.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "postBuild"):
+        shutil.copy2(ROOT / name, repo / name)
+    for name in ("nst_course", "notebooks"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     env = _clean_env(tmp_path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", TORCH_HOME=str(tmp_path / "torch"))
     del env["NST_COURSE_WEIGHTS"]
-    subprocess.run(["python", "-m", "pip", "install", "-q", "--no-index", str(course_wheel)], check=True, env=env)
+    env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="false")  # pip's spelling of "no isolation": no download
     done = subprocess.run(
-        ["bash", str(ROOT / "postBuild")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        ["bash", str(repo / "postBuild")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr
     assert "no trained weights" in done.stdout and "paintings missing" in done.stdout
+    where = subprocess.run(
+        ["python", "-c", "import nst_course; print(nst_course.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ).stdout
+    assert Path(where.strip()).is_relative_to(repo), where  # postBuild installed the course
+
+
+def _repo2docker_environment() -> tuple[str | None, list[str]]:
+    """What repo2docker takes from environment.yml: the Python version, and the pip requirements."""
+    yaml = pytest.importorskip("yaml")
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    python, pip = None, []
+    for dependency in environment["dependencies"]:
+        if isinstance(dependency, dict):
+            pip += dependency.get("pip", [])
+        elif match := re.match(r"python\s*=+\s*([\d.]*)", dependency):
+            python = match.group(1)
+    return python, pip
+
+
+def test_binder_builds_python_311_and_postbuild_installs_the_course():
+    python, pip = _repo2docker_environment()
+    assert python == "3.11"  # the Python CI runs; `python>=3.10` would give repo2docker's oldest
+    # a local requirement (-e . or a path) makes repo2docker copy the whole repository before the
+    # conda step, so every change to the repository rebuilds the environment
+    assert not [r for r in pip if r.startswith(("-e", ".", "/", "file:"))], pip
+    post_build = ROOT / "postBuild"
+    assert os.access(post_build, os.X_OK)
+    mode = subprocess.run(["git", "ls-files", "-s", "postBuild"], capture_output=True, text=True, cwd=ROOT).stdout
+    assert not mode or mode.startswith("100755"), mode  # executable in git too (repo2docker checks it out)
+    script = post_build.read_text(encoding="utf-8")
+    assert re.search(r"^python -m pip install .*\s-e \.(\s|$)", script, re.MULTILINE), script
+    assert script.index("pip install") < script.index("nst-course weights")
+
+
+def test_environment_yml_brings_every_dependency():
+    yaml = pytest.importorskip("yaml")
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    conda = {_name(d) for d in environment["dependencies"] if isinstance(d, str)}
+    project = _pyproject()["project"]
+    wanted = {_name(r) for r in [*project["dependencies"], *project["optional-dependencies"]["lab"]]}
+    assert {"pytorch" if name == "torch" else name for name in wanted} <= conda  # postBuild installs with --no-deps
 
 
 @pytest.mark.slow

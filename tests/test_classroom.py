@@ -276,48 +276,112 @@ def teacher_cache(tmp_path, monkeypatch):
     return cache
 
 
-def test_pack_downloads_the_dependencies_for_the_named_platform(tmp_path, fake_lessons, teacher_cache, monkeypatch):
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command)
-        return subprocess.CompletedProcess(command, 0, "", "")
-
-    monkeypatch.setattr(classroom.subprocess, "run", fake_run)
-    torch_wheel = tmp_path / "torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"
-    torch_wheel.write_bytes(b"not really")
-    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "torchvision>=0.16", "numpy>=1.24", 'ruff; extra == "test"'])
-    options = classroom.PackOptions(
-        platform="manylinux2014_x86_64",
-        python="3.11",
-        course_wheel=wheel,
-        extra_wheels=[torch_wheel],
-        weights="random",
-        paintings="cached",
-    )
-    lines = classroom.pack(tmp_path / "pack", options)
-    (command,) = calls
-    assert command[command.index("--platform") + 1] == "manylinux2014_x86_64"
-    assert command[command.index("--python-version") + 1] == "3.11"
-    assert command[command.index("--implementation") + 1] == "cp"
-    wanted = command[command.index("cp") + 1 :]
-    # the given torch wheel replaces the torch requirement; the extras stay out
-    assert wanted[:2] == ["torchvision>=0.16", "numpy>=1.24"] and wanted[2].endswith(torch_wheel.name)
+def test_pack_writes_the_room_folder(tmp_path, fake_lessons, teacher_cache, monkeypatch):
+    monkeypatch.setattr(classroom.subprocess, "run", lambda *a, **k: pytest.fail("--no-deps runs no pip"))
+    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "numpy>=1.24"])
+    options = classroom.PackOptions(course_wheel=wheel, dependencies=False, weights="random", paintings="cached")
+    lines = classroom.pack(tmp_path / "pack", options, say=lambda line: pytest.fail(f"said {line}"))
     pack = tmp_path / "pack"
-    assert (pack / "wheels" / wheel.name).is_file() and (pack / "wheels" / torch_wheel.name).is_file()
+    assert sorted(p.name for p in (pack / "wheels").iterdir()) == [wheel.name]
     assert (pack / "cache" / "images" / "starry_night.jpg").is_file()
     assert sorted(p.name for p in (pack / "lessons").rglob("*.ipynb")) == ["00-a.ipynb", "00-a.ipynb", "01-b.ipynb"]
     readme = (pack / "README.md").read_text()
     assert classroom.install_command() in readme
     assert "weights: NOT packed" in readme and "NST_COURSE_WEIGHTS=" not in readme
     assert "paintings missing" in readme and "the_scream" in readme
+    assert "every dependency of nst-course already installed" in readme
     assert any("NOT packed" in line for line in lines)
 
-    calls.clear()
-    options.torch, options.extra_wheels = False, []
-    classroom.pack(tmp_path / "pack2", options)
-    assert not any(arg.startswith("torch") for arg in calls[0])
-    assert "torch and torchvision already installed" in (tmp_path / "pack2" / "README.md").read_text()
+
+def test_pip_gets_both_linux_tags_and_the_python(tmp_path):
+    options = classroom.PackOptions(platforms=["manylinux2014_x86_64", "win_amd64"], python="3.11")
+    command = classroom.pip_download_command(tmp_path, ["numpy>=1.24", "torch>=2.1"], options)
+    assert command[:4] == [sys.executable, "-m", "pip", "download"]
+    assert command[4:] == [
+        *("--dest", str(tmp_path), "--only-binary=:all:"),
+        *("--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--platform", "win_amd64"),
+        *("--python-version", "3.11", "--implementation", "cp"),
+        *("numpy>=1.24", "torch>=2.1"),
+    ]
+    resolve = classroom.pip_resolve_command(tmp_path / "report.json", ["numpy>=1.24"], options)
+    assert resolve[3:6] == ["install", "--dry-run", "--ignore-installed"]
+    assert resolve[resolve.index("--report") + 1] == str(tmp_path / "report.json")
+    assert command[command.index("--platform") :] == resolve[resolve.index("--platform") :][:-1] + command[-2:]
+    assert classroom.linux_platforms(["linux_aarch64"]) == [
+        "linux_aarch64",
+        "manylinux_2_28_aarch64",
+        "manylinux2014_aarch64",
+    ]
+    assert "--platform" not in classroom.pip_download_command(tmp_path, ["numpy"], classroom.PackOptions())
+
+
+def test_the_command_line_takes_several_platforms(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(classroom, "pack", lambda folder, options: seen.setdefault("options", options) and [])
+    assert main(["pack", str(tmp_path / "p"), "--platform", "macosx_11_0_arm64", "--platform", "win_amd64"]) == 0
+    assert list(seen["options"].platforms) == ["macosx_11_0_arm64", "win_amd64"]
+
+
+def _wheel_file(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_bytes(b"a wheel")
+    return path
+
+
+TORCH_CPU = "torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"
+VISION_CPU = "torchvision-0.20.1+cpu-cp311-cp311-linux_x86_64.whl"
+
+
+@pytest.mark.parametrize(
+    ("names", "refusal"),
+    [
+        ([TORCH_CPU], "add the torchvision wheel of the same release"),
+        ([VISION_CPU], "add the torch wheel of the same release"),
+        ([TORCH_CPU, "torchvision-0.20.1-cp311-cp311-manylinux_2_28_x86_64.whl"], "are not a pair"),
+        ([TORCH_CPU, "torchvision-0.21.0+cpu-cp311-cp311-linux_x86_64.whl"], "are not a pair"),
+        ([TORCH_CPU, "torchvision-0.20.1+cpu-cp312-cp312-linux_x86_64.whl"], "are not a pair"),
+    ],
+)
+def test_a_torch_wheel_needs_its_own_torchvision(names, refusal, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(classroom, "build_wheel", lambda *a, **k: pytest.fail("refused before any work"))
+    wheels = [_wheel_file(tmp_path, name) for name in names]
+    with pytest.raises(NSTError, match=refusal):
+        classroom.check_torch_pair(wheels)
+    command = ["pack", str(tmp_path / "room"), *(arg for w in wheels for arg in ("--wheel", str(w)))]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and refusal in err
+    assert not (tmp_path / "room").exists()
+
+
+def test_a_matching_cpu_pair_is_accepted(tmp_path):
+    classroom.check_torch_pair([_wheel_file(tmp_path, TORCH_CPU), _wheel_file(tmp_path, VISION_CPU)])
+    both = [
+        "torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "torchvision-0.29.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    ]
+    classroom.check_torch_pair([_wheel_file(tmp_path, name) for name in both])  # constraints.txt's pair
+    classroom.check_torch_pair([_wheel_file(tmp_path, "six-1.17.0-py2.py3-none-any.whl")])
+
+
+def test_the_download_size_is_read_from_pips_report(tmp_path):
+    big = tmp_path / "torch-2.5.1-cp311-cp311-linux_x86_64.whl"
+    big.write_bytes(b"x" * 3_000_000)
+    small = tmp_path / "six-1.17.0-py2.py3-none-any.whl"
+    small.write_bytes(b"x" * 1000)
+    report = {
+        "install": [
+            {"download_info": {"url": big.as_uri()}},
+            {"download_info": {"url": small.as_uri()}},
+            {"download_info": {"url": (tmp_path / "gone-1.0-py3-none-any.whl").as_uri()}},
+        ]
+    }
+    sizes = classroom.download_sizes(report)
+    assert sizes == {big.name: 3_000_000, small.name: 1000, "gone-1.0-py3-none-any.whl": None}
+    line = classroom.size_line(sizes)
+    assert (
+        line.startswith("the pack will download 3 wheels, 3 MB (largest: torch-2.5.1") and "1 of unknown size" in line
+    )
 
 
 def test_pack_refuses_a_folder_in_use(tmp_path):
@@ -536,6 +600,97 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     assert result["error"] is None, result["errors"]
     assert str(learner / "venv") in _kernel_line(result)[1]
     assert "weights: file vgg19-features.pth" in result["text"]
+
+
+def _torch_links(folder: Path) -> Path:
+    """A folder of links to this environment's pip, torch and torchvision with what they need, but
+    no package the course itself asks for (numpy, pillow...): those must come from the pack."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    course = {_name(r) for r in _pyproject()["project"]["dependencies"]} - {"torch", "torchvision"}
+    todo, seen = [("pip", ()), ("torch", ()), ("torchvision", ())], set()
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in seen or name in course:
+            continue
+        seen.add((name, extras))
+        dist = distribution(name)
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
+                todo.append((requirement.name.lower(), tuple(sorted(requirement.extras))))
+        for top in {Path(str(f)).parts[0] for f in dist.files or []}:
+            source = Path(dist.locate_file(top))
+            if source.exists() and not (folder / top).exists() and top != "..":
+                folder.mkdir(exist_ok=True)
+                (folder / top).symlink_to(source)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_real_pack_for_linux_installs_with_no_index_and_transfers(course_wheel, tmp_path, teacher_cache):
+    """pip download through the configured index, then an install with no index at all."""
+    weights = _trained_looking_weights(tmp_path / "teacher-weights.pth")
+    room = tmp_path / "room"
+    said = []
+
+    def say(line: str) -> None:  # the size comes before any dependency is downloaded
+        said.append((line, sorted(p.name for p in (room / "wheels").iterdir())))
+
+    options = classroom.PackOptions(
+        platforms=["manylinux2014_x86_64"],
+        python="3.11",
+        torch=False,  # gigabytes: the learner's torch comes from this environment (below)
+        course_wheel=course_wheel,
+        weights=str(weights),
+        paintings="cached",
+    )
+    try:
+        classroom.pack(room, options, say=say)
+    except NSTError as exc:
+        if "Could not find" in str(exc) or "network" in str(exc):
+            pytest.skip(f"no package index reachable here: {exc}")
+        raise
+    ((line, before),) = said
+    assert re.fullmatch(r"the pack will download \d+ wheels, \d+ MB \(largest: \S+ \d+ MB\)", line), line
+    assert before == [course_wheel.name]
+    wheels = sorted(p.name for p in (room / "wheels").iterdir())
+    assert any(re.match(r"numpy-.*-cp311-.*manylinux", name) for name in wheels), wheels
+    assert any(name.startswith("jupyterlab-") for name in wheels) and not any(n.startswith("torch") for n in wheels)
+
+    learner = tmp_path / "learner"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(learner / "venv")], check=True, timeout=300)
+    bin_dir = learner / "venv" / "bin"
+    purelib = subprocess.run(
+        [bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    links = _torch_links(learner / "torch-only")
+    Path(purelib, "torch_only.pth").write_text(f"import site; site.addsitedir({str(links)!r})\n")
+    env = _clean_env(learner, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", PIP_CONFIG_FILE=os.devnull)
+    env = {k: v for k, v in env.items() if k not in ("NST_COURSE_WEIGHTS", "PIP_FIND_LINKS", "PIP_INDEX_URL")}
+    env = {k: v for k, v in env.items() if k != "PIP_EXTRA_INDEX_URL"}  # only the pack: no index, no other folder
+    install = classroom.install_command(str(room / "wheels"))
+    subprocess.run(["bash", "-c", install], check=True, env=env, cwd=learner, timeout=600)
+    done = subprocess.run(
+        ["nst-course", "transfer", "town", "swirls", "--size", "64", "--steps", "3", "-q", "-o", "out.png"],
+        capture_output=True,
+        text=True,
+        env={**env, "NST_COURSE_WEIGHTS": str(room / "weights" / "vgg19-features.pth")},
+        cwd=learner,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "weights: file vgg19-features.pth" in done.stderr and (learner / "out.png").is_file()
+    numpy_home = subprocess.run(
+        ["python", "-c", "import numpy, jupyterlab; print(numpy.__file__)"], capture_output=True, text=True, env=env
+    ).stdout
+    assert numpy_home.startswith(str(learner / "venv")), numpy_home  # installed from the pack
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ python="${PYTHON:-python3}"
 venv=.venv
 constraints="${NST_COURSE_CONSTRAINTS:-constraints.txt}"
 
-setup() {  # $1: pip extras, e.g. "[test]" or ""
+setup() {  # $1: pip extras, e.g. "[lab]" or "[test,lab]"
     if [ ! -x "$venv/bin/python" ]; then
         echo "== creating $venv with $($python --version)"
         "$python" -m venv "$venv"
@@ -45,7 +45,7 @@ browser() {  # Debian's Chromium for the browser tests; never a downloaded brows
 
 case "$job" in
     demo)
-        setup ""
+        setup "[lab]"
         "$venv/bin/nst-course" transfer town swirls -o results/demo.png --size 192 --steps 150 --overwrite
         cat <<'MSG'
 
@@ -55,7 +55,7 @@ More examples:           .venv/bin/nst-course --help
 MSG
         ;;
     lab)
-        setup ""
+        setup "[lab]"
         lab_args=(lab notebooks/)
         [ "$(id -u)" = 0 ] && lab_args+=(--allow-root)  # e.g. in a container; Jupyter refuses root otherwise
         exec "$venv/bin/jupyter" "${lab_args[@]}"
@@ -65,7 +65,7 @@ MSG
             "" | --fast) ;;
             *) echo "usage: bash course.sh test [--fast]" >&2; exit 2 ;;
         esac
-        setup "[test]"
+        setup "[test,lab]"  # the browser tests drive JupyterLab
         [ "$option" = --fast ] || browser
         export NST_COURSE_WEIGHTS=random NST_COURSE_QUICK=1 MPLBACKEND=Agg
         "$venv/bin/ruff" check .

@@ -17,94 +17,82 @@ explain results) serve lesson 05; ``featurevis``, ``examples`` and
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only place the version is written (pyproject.toml reads it)
 
-from . import analysis, checks, colour, figures, plotting
-from .atlases import atlas
-from .checks import (
-    check_channel_objective,
-    check_content_loss,
-    check_gram_matrix,
-    check_loop,
-    check_mean_covariance_loss,
-    check_objective,
-    check_style_loss,
-    check_tv_loss,
-)
-from .devices import get_device
-from .errors import NSTError
-from .images import load_image, read_metadata, resize, save_image, to_pil
-from .lesson import estimate_seconds, for_network, lesson_settings, quick_mode
-from .losses import content_loss, gram_matrix, layer_style_loss, style_loss, tv_loss
-from .objective import Objective
-from .optimize import OptimizationError, Result, first_step_lr, fold, optimize
-from .paintings import load_painting
-from .samples import sample_names
-from .settings import Settings
-from .tasks import build_objective, reconstruct, run, synthesize_texture, transfer
-from .vgg import (
-    CONTENT_LAYER,
-    LAYER_NAMES,
-    STYLE_LAYERS,
-    VGG19,
-    describe_layers,
-    export_weights,
-    load_vgg19,
-    resolve_weights,
-)
+import importlib
+import sys
+import types
 
-__all__ = [
-    "CONTENT_LAYER",
-    "LAYER_NAMES",
-    "STYLE_LAYERS",
-    "VGG19",
-    "NSTError",
-    "Objective",
-    "OptimizationError",
-    "Result",
-    "Settings",
-    "__version__",
-    "analysis",
-    "atlas",
-    "build_objective",
-    "check_channel_objective",
-    "check_content_loss",
-    "check_gram_matrix",
-    "check_loop",
-    "check_mean_covariance_loss",
-    "check_objective",
-    "check_style_loss",
-    "check_tv_loss",
-    "checks",
-    "colour",
-    "content_loss",
-    "describe_layers",
-    "estimate_seconds",
-    "export_weights",
-    "figures",
-    "first_step_lr",
-    "fold",
-    "for_network",
-    "get_device",
-    "gram_matrix",
-    "layer_style_loss",
-    "lesson_settings",
-    "load_image",
-    "load_painting",
-    "load_vgg19",
-    "optimize",
-    "plotting",
-    "quick_mode",
-    "read_metadata",
-    "reconstruct",
-    "resize",
-    "resolve_weights",
-    "run",
-    "sample_names",
-    "save_image",
-    "style_loss",
-    "synthesize_texture",
-    "to_pil",
-    "transfer",
-    "tv_loss",
-]
+#: Where each public name lives. Nothing is imported until it is first used, so that
+#: ``nst-course lessons`` (which only copies notebooks) never loads torch.
+_SUBMODULES = ("analysis", "checks", "colour", "figures", "plotting")
+_WHERE = {
+    "atlases": ("atlas",),
+    "checks": (
+        "check_channel_objective",
+        "check_content_loss",
+        "check_gram_matrix",
+        "check_loop",
+        "check_mean_covariance_loss",
+        "check_objective",
+        "check_style_loss",
+        "check_tv_loss",
+    ),
+    "devices": ("get_device",),
+    "errors": ("NSTError",),
+    "images": ("load_image", "read_metadata", "resize", "save_image", "to_pil"),
+    "lesson": ("estimate_seconds", "for_network", "lesson_settings", "quick_mode"),
+    "losses": ("content_loss", "gram_matrix", "layer_style_loss", "style_loss", "tv_loss"),
+    "objective": ("Objective",),
+    "optimize": ("OptimizationError", "Result", "first_step_lr", "fold", "optimize"),
+    "paintings": ("load_painting",),
+    "samples": ("sample_names",),
+    "settings": ("Settings",),
+    "tasks": ("build_objective", "reconstruct", "run", "synthesize_texture", "transfer"),
+    "vgg": (
+        "CONTENT_LAYER",
+        "LAYER_NAMES",
+        "STYLE_LAYERS",
+        "VGG19",
+        "describe_layers",
+        "export_weights",
+        "load_vgg19",
+        "resolve_weights",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+
+__all__ = sorted(["__version__", *_SUBMODULES, *_MODULE_OF])
+
+
+def __getattr__(name: str):
+    """Import a public name's module the first time the name is used (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # found once; later uses do not come back here
+    return value
+
+
+class _Package(types.ModuleType):
+    """The package's own module type: ``nst.optimize`` stays the loop.
+
+    ``optimize`` names both the loop and the module it lives in. Importing the module
+    ``nst_course.optimize`` would set the package's attribute to the module; this keeps the
+    function there (the module stays importable by its full name).
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "optimize" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

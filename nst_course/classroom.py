@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,8 +201,12 @@ def _has_modern_setuptools() -> bool:
     return major >= 77  # the first to read pyproject's licence expression
 
 
-def wheel_requirements(wheel: str | os.PathLike) -> list[str]:
-    """The run-time requirements written in a wheel's metadata (extras such as [test] left out)."""
+def wheel_requirements(wheel: str | os.PathLike, *, extras: Sequence[str] = ()) -> list[str]:
+    """The run-time requirements written in a wheel's metadata, plus those of the named ``extras``.
+
+    Other extras (such as ``test``) are left out; an extra's requirement is returned
+    without its ``extra == "..."`` marker.
+    """
     with zipfile.ZipFile(wheel) as archive:
         name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
         if name is None:
@@ -212,9 +217,15 @@ def wheel_requirements(wheel: str | os.PathLike) -> list[str]:
         if not line.strip():
             break  # the headers end at the first empty line
         if line.startswith("Requires-Dist:"):
-            requirement = line.removeprefix("Requires-Dist:").strip()
-            if "extra ==" not in requirement.replace('"', "").replace("'", ""):
-                requirements.append(requirement)
+            requirement, _, marker = line.removeprefix("Requires-Dist:").partition(";")
+            marker = marker.replace('"', "").replace("'", "").strip()
+            if not marker:
+                requirements.append(requirement.strip())
+            elif marker.startswith("extra =="):
+                if marker.removeprefix("extra ==").strip() in extras:
+                    requirements.append(requirement.strip())
+            else:
+                requirements.append(line.removeprefix("Requires-Dist:").strip())
     return requirements
 
 
@@ -230,9 +241,9 @@ def _project_name(requirement: str) -> str:
 
 @dataclass
 class PackOptions:
-    """What :func:`pack` puts in the folder. ``platform``/``python`` target the learners' machines."""
+    """What :func:`pack` puts in the folder. ``platforms``/``python`` target the learners' machines."""
 
-    platform: str | None = None  # e.g. manylinux2014_x86_64, macosx_11_0_arm64, win_amd64
+    platforms: Sequence[str] = ()  # e.g. manylinux2014_x86_64, macosx_11_0_arm64, win_amd64; () = this machine
     python: str | None = None  # e.g. 3.11
     dependencies: bool = True  # False: only the course wheel (learners have the rest already)
     torch: bool = True  # False: no torch/torchvision wheels (huge); learners need them already
@@ -242,22 +253,105 @@ class PackOptions:
     paintings: str = "download"  # "download", "cached" (only what is already here) or "none"
 
 
+#: the course's extra that a pack installs: JupyterLab, for `nst-course lab`
+PACK_EXTRA = "lab"
+
+
 def install_command(wheels: str = "$PACK/wheels") -> str:
-    """The one command that installs the course from a pack, with no network."""
-    return f'python -m pip install --no-index --find-links "{wheels}" nst-course'
+    """The one command that installs the course (with JupyterLab) from a pack, with no network."""
+    return f'python -m pip install --no-index --find-links "{wheels}" "nst-course[{PACK_EXTRA}]"'
 
 
 def pip_download_command(wheels: Path, requirements: Iterable[str], options: PackOptions) -> list[str]:
-    """``pip download`` of ``requirements`` as wheels for the target platform and Python."""
+    """``pip download`` of ``requirements`` as wheels for the target platforms and Python."""
     command = [sys.executable, "-m", "pip", "download", "--dest", str(wheels), "--only-binary=:all:"]
-    if options.platform:
-        command += ["--platform", options.platform]
+    return [*command, *_target_options(options), *requirements]
+
+
+def pip_resolve_command(report: Path, requirements: Iterable[str], options: PackOptions) -> list[str]:
+    """``pip install --dry-run`` that writes, as a JSON report, which files the download would fetch."""
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q", "--only-binary=:all:"]
+    command += ["--report", str(report), "--target", str(report.parent / "never-written")]  # pip wants a target
+    return [*command, *_target_options(options), *requirements]
+
+
+def _target_options(options: PackOptions) -> list[str]:
+    command = []
+    for platform in linux_platforms(options.platforms):
+        command += ["--platform", platform]
     if options.python:
         command += ["--python-version", options.python, "--implementation", "cp"]
-    return [*command, *requirements]
+    return command
 
 
-def _pack_wheels(wheels: Path, options: PackOptions) -> list[str]:
+#: the manylinux tags a Linux pack asks for: recent wheels (torch) carry the first, older ones the second
+LINUX_TAGS = ("manylinux_2_28", "manylinux2014")
+_LINUX = re.compile(r"(?:manylinux(?:1|2010|2014|_\d+_\d+)|linux)_(?P<arch>.+)")
+
+
+def linux_platforms(platforms: Iterable[str]) -> list[str]:
+    """The platform tags to ask pip for: each Linux tag brings both :data:`LINUX_TAGS` for its machine.
+
+    >>> linux_platforms(["manylinux2014_x86_64"])
+    ['manylinux2014_x86_64', 'manylinux_2_28_x86_64']
+    >>> linux_platforms(["win_amd64"])
+    ['win_amd64']
+    """
+    out: list[str] = []
+    for platform in platforms:
+        match = _LINUX.fullmatch(platform)
+        tags = [platform, *(f"{tag}_{match['arch']}" for tag in LINUX_TAGS)] if match else [platform]
+        out += [tag for tag in dict.fromkeys(tags) if tag not in out]
+    return out
+
+
+def _wheel_fields(path: Path) -> tuple[str, str, str]:
+    """(project, version, tags) from a wheel's file name, e.g. ('torch', '2.5.1+cpu', 'cp311-cp311-linux_x86_64')."""
+    parts = path.name.removesuffix(".whl").split("-")
+    if len(parts) < 5:
+        raise NSTError(f"--wheel {path.name}: not a wheel's file name (name-version-python-abi-platform.whl)")
+    return parts[0].lower().replace("_", "-"), parts[1], "-".join(parts[-3:])
+
+
+def check_torch_pair(wheels: Sequence[Path]) -> None:
+    """Refuse a torch wheel without its torchvision (or the reverse), or two that are not one release's pair.
+
+    torchvision is built against one torch release: 0.(N+15) goes with torch 2.N, and a
+    CPU-only torch needs a CPU-only torchvision (the same ``+cpu`` label), or
+    torchvision's operators fail to load at the first transfer.
+    """
+    given = {name: (version, tags, path) for path in wheels for name, version, tags in [_wheel_fields(path)]}
+    torch, vision = given.get("torch"), given.get("torchvision")
+    if torch is None and vision is None:
+        return
+    if torch is None or vision is None:
+        have, missing = ("torch", "torchvision") if vision is None else ("torchvision", "torch")
+        name = (torch or vision)[2].name
+        raise NSTError(
+            f"--wheel {name}: add the {missing} wheel of the same release and build with another --wheel "
+            f"(the index's {missing} would not match this {have}), or leave out both"
+        )
+    (t_version, t_tags, t_path), (v_version, v_tags, v_path) = torch, vision
+    t_release, _, t_label = t_version.partition("+")
+    v_release, _, v_label = v_version.partition("+")
+    try:
+        t_major, t_minor = (int(x) for x in t_release.split(".")[:2])
+        v_minor = int(v_release.split(".")[1])
+    except ValueError:
+        names = f"{t_path.name}, {v_path.name}"
+        raise NSTError(
+            f"--wheel {names}: cannot read their versions; give the wheels as the index named them"
+        ) from None
+    expected = f"0.{t_minor + 15}" if t_major == 2 else None
+    if expected != f"0.{v_minor}" or t_label != v_label or t_tags != v_tags:
+        label = f"+{t_label}" if t_label else ""
+        raise NSTError(
+            f"--wheel {t_path.name} and --wheel {v_path.name} are not a pair: torch {t_major}.{t_minor}{label} "
+            f"goes with torchvision {expected or '(see pytorch.org)'}{label}, built for the same Python and platform"
+        )
+
+
+def _pack_wheels(wheels: Path, options: PackOptions, say: Callable[[str], None]) -> list[str]:
     notes = []
     if options.course_wheel is not None:
         given = Path(options.course_wheel).expanduser()
@@ -279,19 +373,68 @@ def _pack_wheels(wheels: Path, options: PackOptions) -> list[str]:
     if not options.dependencies:
         notes.append("no dependency wheels (--no-deps): learners must have them installed already")
         return notes
-    requirements = wheel_requirements(course)
+    requirements = wheel_requirements(course, extras=(PACK_EXTRA,))
     given_names = {path.name.split("-")[0].lower().replace("_", "-") for path in extra}
     requirements = [r for r in requirements if _project_name(r) not in given_names]
     if not options.torch:
         requirements = [r for r in requirements if _project_name(r) not in TORCH_PACKAGES]
         notes.append("no torch wheels (--no-torch): learners need torch and torchvision installed already")
-    command = pip_download_command(wheels, [*requirements, *map(str, extra)], options)
+    wanted = [*requirements, *map(str, extra)]
+    with tempfile.TemporaryDirectory(prefix="nst-course-resolve-") as tmp:
+        report = Path(tmp) / "report.json"
+        _pip(pip_resolve_command(report, wanted, options), "pip could not resolve the wheels")
+        files = download_sizes(json.loads(report.read_text(encoding="utf-8")))
+    say(size_line(files))
+    _pip(pip_download_command(wheels, wanted, options), "pip download failed")
+    target = ", ".join(linux_platforms(options.platforms)) or "this platform"
+    notes.append(f"dependency wheels for {target}, Python {options.python or 'this one'}")
+    return notes
+
+
+def _pip(command: list[str], what: str) -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise NSTError(f"pip download failed ({last}); check the network, --platform and --python")
-    notes.append(f"dependency wheels for {options.platform or 'this platform'}, Python {options.python or 'this one'}")
-    return notes
+        raise NSTError(f"{what} ({last}); check the network, --platform and --python")
+
+
+def download_sizes(report: dict) -> dict[str, int | None]:
+    """The size in bytes of each file in a ``pip install --report``; None where the server does not say."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import unquote, urlparse
+    from urllib.request import Request, urlopen
+
+    def size(url: str) -> int | None:
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            path = Path(unquote(parsed.path))
+            return path.stat().st_size if path.is_file() else None
+        try:
+            with urlopen(Request(url, method="HEAD"), timeout=30) as answer:
+                length = answer.headers.get("Content-Length")
+        except OSError:
+            return None
+        return int(length) if length and length.isdigit() else None
+
+    urls = [item["download_info"]["url"] for item in report.get("install", [])]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        sizes = list(pool.map(size, urls))
+    return {url.rsplit("/", 1)[-1]: found for url, found in zip(urls, sizes, strict=True)}
+
+
+def size_line(files: dict[str, int | None]) -> str:
+    """One line on what the download will take, said before it starts.
+
+    >>> size_line({"torch-2.5.1-cp311-none-linux_x86_64.whl": 800_000_000, "six-1.17.0-py3-none-any.whl": 11_050})
+    'the pack will download 2 wheels, 800 MB (largest: torch-2.5.1-cp311-none-linux_x86_64.whl 800 MB)'
+    """
+    known = {name: size for name, size in files.items() if size is not None}
+    total = sum(known.values())
+    largest = max(known, key=known.get, default=None)
+    parts = f"{largest} {known[largest] / 1e6:.0f} MB" if largest else "none known"
+    unknown = len(files) - len(known)
+    tail = f"; {unknown} of unknown size" if unknown else ""
+    return f"the pack will download {len(files)} wheels, {total / 1e6:.0f} MB (largest: {parts}){tail}"
 
 
 def _pack_weights(folder: Path, spec: str | None) -> tuple[str | None, str]:
@@ -386,8 +529,13 @@ for a teacher to hand out.
 """
 
 
-def pack(folder: str | os.PathLike, options: PackOptions | None = None) -> list[str]:
-    """Write an offline pack into ``folder`` (created; must be empty or new); the lines to print."""
+def pack(
+    folder: str | os.PathLike, options: PackOptions | None = None, *, say: Callable[[str], None] = print
+) -> list[str]:
+    """Write an offline pack into ``folder`` (created; must be empty or new); the lines to print.
+
+    ``say`` gets the download's size before the download starts.
+    """
     options = options or PackOptions()
     folder = Path(folder).expanduser()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -399,7 +547,7 @@ def pack(folder: str | os.PathLike, options: PackOptions | None = None) -> list[
     # built in a hidden folder beside the pack and renamed at the end: a failed pack leaves nothing
     building = folder.with_name(f".{folder.name}.{secrets.token_hex(6)}.building")
     try:
-        notes = _fill_pack(building, options)
+        notes = _fill_pack(building, options, say)
         building.rename(folder)  # replaces an empty folder; refused if one appeared meanwhile
     except OSError as exc:
         raise NSTError(f"cannot write the pack into {folder}: {exc.strerror or exc}") from None
@@ -419,17 +567,17 @@ def _check_pack_options(options: PackOptions) -> None:
             raise NSTError(f"--wheel {path}: not a wheel file (*.whl)")
     if options.python is not None and not re.fullmatch(r"3(\.\d{1,2})?", str(options.python)):
         raise NSTError(f"--python must be a Python 3 version such as 3.11, not {options.python!r}")
-    if options.platform is not None and not re.fullmatch(r"[a-z0-9_.]+", str(options.platform)):
-        raise NSTError(
-            f"--platform must be a wheel platform tag such as manylinux2014_x86_64, not {options.platform!r}"
-        )
+    for platform in options.platforms:
+        if not re.fullmatch(r"[a-z0-9_.]+", str(platform)):
+            raise NSTError(f"--platform must be a wheel platform tag such as manylinux2014_x86_64, not {platform!r}")
+    check_torch_pair([Path(path).expanduser() for path in options.extra_wheels])
 
 
-def _fill_pack(folder: Path, options: PackOptions) -> list[str]:
+def _fill_pack(folder: Path, options: PackOptions, say: Callable[[str], None]) -> list[str]:
     """Everything of the pack, written into ``folder``; the lines to print."""
     wheels = folder / "wheels"
     wheels.mkdir(parents=True)
-    notes = _pack_wheels(wheels, options)
+    notes = _pack_wheels(wheels, options, say)
     weights, line = _pack_weights(folder / "weights", options.weights)
     notes.append(line)
     if options.paintings == "none":
@@ -462,11 +610,21 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("pack", help="write a folder with everything an offline classroom needs")
     p.add_argument("folder", help="a new folder for the pack")
-    p.add_argument("--platform", help="learners' platform tag, e.g. manylinux2014_x86_64, win_amd64")
+    p.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        help="learners' platform tag, e.g. manylinux2014_x86_64 (brings manylinux_2_28 too), win_amd64; repeatable",
+    )
     p.add_argument("--python", help="learners' Python version, e.g. 3.11")
     p.add_argument("--no-deps", action="store_true", help="only the course wheel, no dependencies")
     p.add_argument("--no-torch", action="store_true", help="leave out torch and torchvision (about 1 GB or more)")
-    p.add_argument("--wheel", action="append", default=[], help="add this wheel (e.g. a CPU-only torch); repeatable")
+    p.add_argument(
+        "--wheel",
+        action="append",
+        default=[],
+        help="add this wheel, e.g. a CPU-only torch with its torchvision (both, or neither); repeatable",
+    )
     p.add_argument("--course-wheel", help="the course wheel to pack (default: build it from this checkout)")
     p.add_argument("--weights", help="weights to export: auto, imagenet, a file, or none (default as for runs)")
     p.add_argument("--paintings", default="download", help="download (default), cached or none")
@@ -476,7 +634,7 @@ def run_command(args) -> int:
     """Carry out ``lessons``, ``lab`` or ``pack``; the exit status."""
     if args.command == "pack":
         options = PackOptions(
-            platform=args.platform,
+            platforms=args.platform,
             python=args.python,
             dependencies=not args.no_deps,
             torch=not args.no_torch,
@@ -494,6 +652,11 @@ def run_command(args) -> int:
     if args.command == "lessons":
         return 0
     command = lab_command(args.folder)
+    if not args.dry_run and importlib.util.find_spec("jupyterlab") is None:
+        raise NSTError(
+            "JupyterLab is not installed in this Python: install it with "
+            f"`{sys.executable} -m pip install 'nst-course[lab]'` (or open the lessons in your own Jupyter)"
+        )
     if args.dry_run:
         print(" ".join(command))
         return 0

@@ -9,10 +9,12 @@ a site folder of links; nst-course comes only from the wheel.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
@@ -84,7 +86,9 @@ def fake_lessons(tmp_path, monkeypatch):
 def test_the_checkout_provides_the_lessons():
     assert classroom.lesson_folder() == ROOT / "notebooks"
     names = [p.as_posix() for p in classroom.lesson_files(solutions=True)]
-    assert len(names) == 12 and names[0].startswith("00-") and names[-1].startswith("solutions/05-")
+    last = sorted(p.stem for p in (ROOT / "lessons").glob("*.py"))[-1]
+    assert len(names) == 2 * len(list((ROOT / "lessons").glob("*.py")))
+    assert names[0].startswith("00-") and names[-1] == f"solutions/{last}.ipynb"
 
 
 def test_copy_lessons_copies_then_keeps_the_learners_changes(fake_lessons, tmp_path):
@@ -127,6 +131,67 @@ def test_cli_lessons_and_lab(fake_lessons, tmp_path, capsys):
     assert f"-m jupyterlab --ServerApp.root_dir={work.resolve()}" in out
 
 
+LIGHT_START = """\
+import re, sys
+{start}
+assert code == 0, code
+heavy = ("torch", "torchvision", "numpy", "matplotlib")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
+print("LOADED", ",".join(loaded) or "-")
+# this process's own peak (ru_maxrss would also count the parent's peak before exec)
+print("PEAK_KB", re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+"""
+#: how ``nst-course`` (its console script) and ``python -m nst_course`` start
+CONSOLE_SCRIPT = "from nst_course.entry import main\nsys.argv = ['nst-course', *sys.argv[1:]]\ncode = main()"
+MINUS_M = """\
+import runpy
+sys.argv = ['nst_course', *sys.argv[1:]]
+try:
+    runpy.run_module('nst_course', run_name='__main__', alter_sys=True)
+except SystemExit as exc:
+    code = exc.code
+"""
+
+
+def test_the_console_script_is_the_light_entry():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"nst-course": "nst_course.entry:main"}
+
+
+@pytest.mark.parametrize("start", [CONSOLE_SCRIPT, MINUS_M], ids=["nst-course", "python -m nst_course"])
+def test_copying_the_lessons_never_loads_torch(start, tmp_path):
+    """A hub runs `nst-course lessons` in every learner's start hook: it must stay small."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", LIGHT_START.format(start=start), "lessons", str(tmp_path / "work"), "--solutions"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"copied {2 * len(list((ROOT / 'lessons').glob('*.py')))} notebook(s)" in done.stdout
+    assert "LOADED -" in done.stdout, done.stdout  # no torch, torchvision, numpy or matplotlib
+    peak_mb = int(done.stdout.split("PEAK_KB ")[1].split()[0]) / 1024  # Linux: the process's VmHWM
+    assert peak_mb < 100, f"copying the lessons peaked at {peak_mb:.0f} MB"
+
+
+def test_the_light_entry_keeps_one_line_errors(tmp_path, capsys):
+    from nst_course.entry import main as entry_main
+
+    (tmp_path / "file").write_text("x")
+    assert entry_main(["lessons", str(tmp_path / "file")]) == 2
+    assert (
+        capsys.readouterr().err == f"nst-course: error: {tmp_path / 'file'} is a file; give a folder for the lessons\n"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        entry_main(["lessons"])
+    assert stopped.value.code == 2 and "see --help" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- wheels and the pack
 
 
@@ -139,8 +204,66 @@ def _fake_wheel(folder: Path, requires: list[str]) -> Path:
 
 
 def test_wheel_requirements_leave_out_the_extras(tmp_path):
-    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "numpy>=1.24", 'pytest>=8; extra == "test"'])
-    assert classroom.wheel_requirements(wheel) == ["torch>=2.1", "numpy>=1.24"]
+    requires = ["torch>=2.1", "numpy>=1.24", 'pytest>=8; extra == "test"', 'jupyterlab>=4.0; extra == "lab"']
+    requires.append('tomli>=2; python_version < "3.11"')
+    wheel = _fake_wheel(tmp_path, requires)
+    kept = ["torch>=2.1", "numpy>=1.24", 'tomli>=2; python_version < "3.11"']
+    assert classroom.wheel_requirements(wheel) == kept
+    assert classroom.wheel_requirements(wheel, extras=("lab",)) == [*kept[:2], "jupyterlab>=4.0", kept[2]]
+
+
+# --------------------------------------------------------------------------- packaging
+
+
+def _pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_the_version_is_written_once():
+    project = _pyproject()
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nst_course.__version__"}
+    # a plain literal, so that setuptools reads it without importing the package
+    tree = ast.parse((ROOT / "nst_course" / "__init__.py").read_text(encoding="utf-8"))
+    (literal,) = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and [getattr(target, "id", None) for target in node.targets] == ["__version__"]
+        and isinstance(node.value, ast.Constant)
+    ]
+    from setuptools.config.expand import read_attr
+
+    import nst_course
+
+    assert read_attr("nst_course.__version__", root_dir=ROOT) == literal == nst_course.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", literal)
+
+
+def test_jupyterlab_is_an_extra_that_the_script_installs():
+    project = _pyproject()["project"]
+    assert not any(_name(r) == "jupyterlab" for r in project["dependencies"])  # hosted notebooks bring their own
+    assert [_name(r) for r in project["optional-dependencies"]["lab"]] == ["jupyterlab"]
+    script = (ROOT / "course.sh").read_text(encoding="utf-8")
+    assert re.findall(r'^\s+setup "(.*?)"', script, re.MULTILINE) == ["[lab]", "[lab]", "[test,lab]"]
+    assert '"nst-course[lab]"' in classroom.install_command()  # a pack installs JupyterLab too
+    assert "Framework :: Jupyter :: JupyterLab :: 4" not in project["classifiers"]  # not a lab extension
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_lab_without_jupyterlab_says_how_to_install_it(fake_lessons, tmp_path, monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        classroom.importlib.util, "find_spec", lambda name: None if name == "jupyterlab" else real(name)
+    )
+    monkeypatch.setattr(classroom.subprocess, "call", lambda command: pytest.fail(f"started {command}"))
+    assert main(["lab", str(tmp_path / "work")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "JupyterLab is not installed" in err and "nst-course[lab]" in err
 
 
 @pytest.fixture
@@ -155,48 +278,112 @@ def teacher_cache(tmp_path, monkeypatch):
     return cache
 
 
-def test_pack_downloads_the_dependencies_for_the_named_platform(tmp_path, fake_lessons, teacher_cache, monkeypatch):
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command)
-        return subprocess.CompletedProcess(command, 0, "", "")
-
-    monkeypatch.setattr(classroom.subprocess, "run", fake_run)
-    torch_wheel = tmp_path / "torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"
-    torch_wheel.write_bytes(b"not really")
-    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "torchvision>=0.16", "numpy>=1.24", 'ruff; extra == "test"'])
-    options = classroom.PackOptions(
-        platform="manylinux2014_x86_64",
-        python="3.11",
-        course_wheel=wheel,
-        extra_wheels=[torch_wheel],
-        weights="random",
-        paintings="cached",
-    )
-    lines = classroom.pack(tmp_path / "pack", options)
-    (command,) = calls
-    assert command[command.index("--platform") + 1] == "manylinux2014_x86_64"
-    assert command[command.index("--python-version") + 1] == "3.11"
-    assert command[command.index("--implementation") + 1] == "cp"
-    wanted = command[command.index("cp") + 1 :]
-    # the given torch wheel replaces the torch requirement; the extras stay out
-    assert wanted[:2] == ["torchvision>=0.16", "numpy>=1.24"] and wanted[2].endswith(torch_wheel.name)
+def test_pack_writes_the_room_folder(tmp_path, fake_lessons, teacher_cache, monkeypatch):
+    monkeypatch.setattr(classroom.subprocess, "run", lambda *a, **k: pytest.fail("--no-deps runs no pip"))
+    wheel = _fake_wheel(tmp_path, ["torch>=2.1", "numpy>=1.24"])
+    options = classroom.PackOptions(course_wheel=wheel, dependencies=False, weights="random", paintings="cached")
+    lines = classroom.pack(tmp_path / "pack", options, say=lambda line: pytest.fail(f"said {line}"))
     pack = tmp_path / "pack"
-    assert (pack / "wheels" / wheel.name).is_file() and (pack / "wheels" / torch_wheel.name).is_file()
+    assert sorted(p.name for p in (pack / "wheels").iterdir()) == [wheel.name]
     assert (pack / "cache" / "images" / "starry_night.jpg").is_file()
     assert sorted(p.name for p in (pack / "lessons").rglob("*.ipynb")) == ["00-a.ipynb", "00-a.ipynb", "01-b.ipynb"]
     readme = (pack / "README.md").read_text()
     assert classroom.install_command() in readme
     assert "weights: NOT packed" in readme and "NST_COURSE_WEIGHTS=" not in readme
     assert "paintings missing" in readme and "the_scream" in readme
+    assert "every dependency of nst-course already installed" in readme
     assert any("NOT packed" in line for line in lines)
 
-    calls.clear()
-    options.torch, options.extra_wheels = False, []
-    classroom.pack(tmp_path / "pack2", options)
-    assert not any(arg.startswith("torch") for arg in calls[0])
-    assert "torch and torchvision already installed" in (tmp_path / "pack2" / "README.md").read_text()
+
+def test_pip_gets_both_linux_tags_and_the_python(tmp_path):
+    options = classroom.PackOptions(platforms=["manylinux2014_x86_64", "win_amd64"], python="3.11")
+    command = classroom.pip_download_command(tmp_path, ["numpy>=1.24", "torch>=2.1"], options)
+    assert command[:4] == [sys.executable, "-m", "pip", "download"]
+    assert command[4:] == [
+        *("--dest", str(tmp_path), "--only-binary=:all:"),
+        *("--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "--platform", "win_amd64"),
+        *("--python-version", "3.11", "--implementation", "cp"),
+        *("numpy>=1.24", "torch>=2.1"),
+    ]
+    resolve = classroom.pip_resolve_command(tmp_path / "report.json", ["numpy>=1.24"], options)
+    assert resolve[3:6] == ["install", "--dry-run", "--ignore-installed"]
+    assert resolve[resolve.index("--report") + 1] == str(tmp_path / "report.json")
+    assert command[command.index("--platform") :] == resolve[resolve.index("--platform") :][:-1] + command[-2:]
+    assert classroom.linux_platforms(["linux_aarch64"]) == [
+        "linux_aarch64",
+        "manylinux_2_28_aarch64",
+        "manylinux2014_aarch64",
+    ]
+    assert "--platform" not in classroom.pip_download_command(tmp_path, ["numpy"], classroom.PackOptions())
+
+
+def test_the_command_line_takes_several_platforms(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(classroom, "pack", lambda folder, options: seen.setdefault("options", options) and [])
+    assert main(["pack", str(tmp_path / "p"), "--platform", "macosx_11_0_arm64", "--platform", "win_amd64"]) == 0
+    assert list(seen["options"].platforms) == ["macosx_11_0_arm64", "win_amd64"]
+
+
+def _wheel_file(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_bytes(b"a wheel")
+    return path
+
+
+TORCH_CPU = "torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"
+VISION_CPU = "torchvision-0.20.1+cpu-cp311-cp311-linux_x86_64.whl"
+
+
+@pytest.mark.parametrize(
+    ("names", "refusal"),
+    [
+        ([TORCH_CPU], "add the torchvision wheel of the same release"),
+        ([VISION_CPU], "add the torch wheel of the same release"),
+        ([TORCH_CPU, "torchvision-0.20.1-cp311-cp311-manylinux_2_28_x86_64.whl"], "are not a pair"),
+        ([TORCH_CPU, "torchvision-0.21.0+cpu-cp311-cp311-linux_x86_64.whl"], "are not a pair"),
+        ([TORCH_CPU, "torchvision-0.20.1+cpu-cp312-cp312-linux_x86_64.whl"], "are not a pair"),
+    ],
+)
+def test_a_torch_wheel_needs_its_own_torchvision(names, refusal, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(classroom, "build_wheel", lambda *a, **k: pytest.fail("refused before any work"))
+    wheels = [_wheel_file(tmp_path, name) for name in names]
+    with pytest.raises(NSTError, match=refusal):
+        classroom.check_torch_pair(wheels)
+    command = ["pack", str(tmp_path / "room"), *(arg for w in wheels for arg in ("--wheel", str(w)))]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and refusal in err
+    assert not (tmp_path / "room").exists()
+
+
+def test_a_matching_cpu_pair_is_accepted(tmp_path):
+    classroom.check_torch_pair([_wheel_file(tmp_path, TORCH_CPU), _wheel_file(tmp_path, VISION_CPU)])
+    both = [
+        "torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "torchvision-0.29.1-cp311-cp311-manylinux_2_28_x86_64.whl",
+    ]
+    classroom.check_torch_pair([_wheel_file(tmp_path, name) for name in both])  # constraints.txt's pair
+    classroom.check_torch_pair([_wheel_file(tmp_path, "six-1.17.0-py2.py3-none-any.whl")])
+
+
+def test_the_download_size_is_read_from_pips_report(tmp_path):
+    big = tmp_path / "torch-2.5.1-cp311-cp311-linux_x86_64.whl"
+    big.write_bytes(b"x" * 3_000_000)
+    small = tmp_path / "six-1.17.0-py2.py3-none-any.whl"
+    small.write_bytes(b"x" * 1000)
+    report = {
+        "install": [
+            {"download_info": {"url": big.as_uri()}},
+            {"download_info": {"url": small.as_uri()}},
+            {"download_info": {"url": (tmp_path / "gone-1.0-py3-none-any.whl").as_uri()}},
+        ]
+    }
+    sizes = classroom.download_sizes(report)
+    assert sizes == {big.name: 3_000_000, small.name: 1000, "gone-1.0-py3-none-any.whl": None}
+    line = classroom.size_line(sizes)
+    assert (
+        line.startswith("the pack will download 3 wheels, 3 MB (largest: torch-2.5.1") and "1 of unknown size" in line
+    )
 
 
 def test_pack_refuses_a_folder_in_use(tmp_path):
@@ -417,17 +604,160 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     assert "weights: file vgg19-features.pth" in result["text"]
 
 
+def _torch_links(folder: Path) -> Path:
+    """A folder of links to this environment's pip, torch and torchvision with what they need, but
+    no package the course itself asks for (numpy, pillow...): those must come from the pack."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    course = {_name(r) for r in _pyproject()["project"]["dependencies"]} - {"torch", "torchvision"}
+    todo, seen = [("pip", ()), ("torch", ()), ("torchvision", ())], set()
+    while todo:
+        name, extras = todo.pop()
+        if (name, extras) in seen or name in course:
+            continue
+        seen.add((name, extras))
+        dist = distribution(name)
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
+                todo.append((requirement.name.lower(), tuple(sorted(requirement.extras))))
+        for top in {Path(str(f)).parts[0] for f in dist.files or []}:
+            source = Path(dist.locate_file(top))
+            if source.exists() and not (folder / top).exists() and top != "..":
+                folder.mkdir(exist_ok=True)
+                (folder / top).symlink_to(source)
+    return folder
+
+
 @pytest.mark.slow
-def test_binder_post_build_fails_soft_without_network(course_wheel, tmp_path):
+def test_a_real_pack_for_linux_installs_with_no_index_and_transfers(course_wheel, tmp_path, teacher_cache):
+    """pip download through the configured index, then an install with no index at all."""
+    weights = _trained_looking_weights(tmp_path / "teacher-weights.pth")
+    room = tmp_path / "room"
+    said = []
+
+    def say(line: str) -> None:  # the size comes before any dependency is downloaded
+        (building,) = tmp_path.glob(".room.*.building")  # the pack is built beside its folder, then renamed
+        said.append((line, sorted(p.name for p in (building / "wheels").iterdir())))
+
+    options = classroom.PackOptions(
+        platforms=["manylinux2014_x86_64"],
+        python="3.11",
+        torch=False,  # gigabytes: the learner's torch comes from this environment (below)
+        course_wheel=course_wheel,
+        weights=str(weights),
+        paintings="cached",
+    )
+    try:
+        classroom.pack(room, options, say=say)
+    except NSTError as exc:
+        if "Could not find" in str(exc) or "network" in str(exc):
+            pytest.skip(f"no package index reachable here: {exc}")
+        raise
+    ((line, before),) = said
+    assert re.fullmatch(r"the pack will download \d+ wheels, \d+ MB \(largest: \S+ \d+ MB\)", line), line
+    assert before == [course_wheel.name]
+    wheels = sorted(p.name for p in (room / "wheels").iterdir())
+    assert any(re.match(r"numpy-.*-cp311-.*manylinux", name) for name in wheels), wheels
+    assert any(name.startswith("jupyterlab-") for name in wheels) and not any(n.startswith("torch") for n in wheels)
+
+    learner = tmp_path / "learner"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(learner / "venv")], check=True, timeout=300)
+    bin_dir = learner / "venv" / "bin"
+    purelib = subprocess.run(
+        [bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    links = _torch_links(learner / "torch-only")
+    Path(purelib, "torch_only.pth").write_text(f"import site; site.addsitedir({str(links)!r})\n")
+    env = _clean_env(learner, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", PIP_CONFIG_FILE=os.devnull)
+    env = {k: v for k, v in env.items() if k not in ("NST_COURSE_WEIGHTS", "PIP_FIND_LINKS", "PIP_INDEX_URL")}
+    env = {k: v for k, v in env.items() if k != "PIP_EXTRA_INDEX_URL"}  # only the pack: no index, no other folder
+    install = classroom.install_command(str(room / "wheels"))
+    subprocess.run(["bash", "-c", install], check=True, env=env, cwd=learner, timeout=600)
+    done = subprocess.run(
+        ["nst-course", "transfer", "town", "swirls", "--size", "64", "--steps", "3", "-q", "-o", "out.png"],
+        capture_output=True,
+        text=True,
+        env={**env, "NST_COURSE_WEIGHTS": str(room / "weights" / "vgg19-features.pth")},
+        cwd=learner,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "weights: file vgg19-features.pth" in done.stderr and (learner / "out.png").is_file()
+    numpy_home = subprocess.run(
+        ["python", "-c", "import numpy, jupyterlab; print(numpy.__file__)"], capture_output=True, text=True, env=env
+    ).stdout
+    assert numpy_home.startswith(str(learner / "venv")), numpy_home  # installed from the pack
+
+
+@pytest.mark.slow
+def test_binder_post_build_installs_the_course_and_fails_soft_without_network(tmp_path):
     bin_dir = _fresh_venv(tmp_path)
+    repo = tmp_path / "repo"  # repo2docker builds from a copy of the repository
+    repo.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "postBuild"):
+        shutil.copy2(ROOT / name, repo / name)
+    for name in ("nst_course", "notebooks"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     env = _clean_env(tmp_path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", TORCH_HOME=str(tmp_path / "torch"))
     del env["NST_COURSE_WEIGHTS"]
-    subprocess.run(["python", "-m", "pip", "install", "-q", "--no-index", str(course_wheel)], check=True, env=env)
+    env.update(PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="false")  # pip's spelling of "no isolation": no download
     done = subprocess.run(
-        ["bash", str(ROOT / "postBuild")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        ["bash", str(repo / "postBuild")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr
     assert "no trained weights" in done.stdout and "paintings missing" in done.stdout
+    where = subprocess.run(
+        ["python", "-c", "import nst_course; print(nst_course.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ).stdout
+    assert Path(where.strip()).is_relative_to(repo), where  # postBuild installed the course
+
+
+def _repo2docker_environment() -> tuple[str | None, list[str]]:
+    """What repo2docker takes from environment.yml: the Python version, and the pip requirements."""
+    yaml = pytest.importorskip("yaml")
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    python, pip = None, []
+    for dependency in environment["dependencies"]:
+        if isinstance(dependency, dict):
+            pip += dependency.get("pip", [])
+        elif match := re.match(r"python\s*=+\s*([\d.]*)", dependency):
+            python = match.group(1)
+    return python, pip
+
+
+def test_binder_builds_python_311_and_postbuild_installs_the_course():
+    python, pip = _repo2docker_environment()
+    assert python == "3.11"  # the Python CI runs; `python>=3.10` would give repo2docker's oldest
+    # a local requirement (-e . or a path) makes repo2docker copy the whole repository before the
+    # conda step, so every change to the repository rebuilds the environment
+    assert not [r for r in pip if r.startswith(("-e", ".", "/", "file:"))], pip
+    post_build = ROOT / "postBuild"
+    assert os.access(post_build, os.X_OK)
+    mode = subprocess.run(["git", "ls-files", "-s", "postBuild"], capture_output=True, text=True, cwd=ROOT).stdout
+    assert not mode or mode.startswith("100755"), mode  # executable in git too (repo2docker checks it out)
+    script = post_build.read_text(encoding="utf-8")
+    assert re.search(r"^python -m pip install .*\s-e \.(\s|$)", script, re.MULTILINE), script
+    assert script.index("pip install") < script.index("nst-course weights")
+
+
+def test_environment_yml_brings_every_dependency():
+    yaml = pytest.importorskip("yaml")
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    conda = {_name(d) for d in environment["dependencies"] if isinstance(d, str)}
+    project = _pyproject()["project"]
+    wanted = {_name(r) for r in [*project["dependencies"], *project["optional-dependencies"]["lab"]]}
+    assert {"pytorch" if name == "torch" else name for name in wanted} <= conda  # postBuild installs with --no-deps
 
 
 @pytest.mark.slow

@@ -16,13 +16,14 @@ import torch
 import nst_course as nst
 
 PACKAGE = Path(nst.__file__).resolve().parent
-# __main__ runs the command line when imported; it is one line that calls cli.main.
+# __main__ runs the command line when imported; it is one line that calls entry.main.
 MODULES = sorted(info.name for info in pkgutil.iter_modules([str(PACKAGE)]) if info.name != "__main__")
 
 #: Modules that need no docstring examples, and why. Every other module must have some.
 WITHOUT_EXAMPLES = {
     "classroom": "copies lessons, builds wheels and runs pip; tests/test_classroom.py",
     "cli": "run as a program in tests/test_cli.py",
+    "entry": "run as a program in tests/test_classroom.py",
     "errors": "one exception class",
     "optimize": "runs VGG-19; tests/test_optimize.py",
     "plotting": "draws matplotlib figures",
@@ -124,3 +125,11 @@ def test_for_network_shows_the_text_for_the_weights_in_use(capsys):
         assert expected in shown and "some weights" in shown
         other = "seen on random weights" if pretrained else "seen on ImageNet weights"
         assert other not in shown
+
+
+def test_nst_optimize_is_the_loop_even_after_its_module_is_imported():
+    import types
+
+    import nst_course.optimize  # noqa: F401  (the submodule of the same name)
+
+    assert not isinstance(nst.optimize, types.ModuleType) and nst.optimize.__name__ == "optimize"

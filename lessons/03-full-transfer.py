@@ -329,14 +329,18 @@ widgets.transfer_explorer(photo, style, net, settings=nst.lesson_settings(3))
 # Kandinsky. Here the built-in `town` takes the photo's place. Picasso's *Femme nue
 # assise* (1910) is not in the public domain, so Juan Gris's *Portrait of Pablo Picasso*
 # (1912), a public-domain cubist painting, takes its place. The paintings are downloaded
-# once; without a network each is replaced by a built-in painting, and the captions
-# say so.
+# once; without a network each is replaced by a built-in painting of its own, and the
+# captions say so. The gallery weighs the style ten times more than the run above
+# ($\alpha/\beta$ one tenth of it), so that 100 steps from the photo take each
+# painting far enough to tell the five apart.
 
 # %%
 names = ["shipwreck", "starry_night", "the_scream", "portrait_of_picasso", "composition_vii"]
 paintings = [nst.load_painting(name, size=settings.size) for name in names]
 for name, (_, caption) in zip(names, paintings, strict=True):
     print(f"{name}: {caption}")
+gallery_settings = nst.lesson_settings(3, normalization="paper", style_weight=10 * beta)
+print(f"alpha/beta = {alpha / gallery_settings.beta:g} for the gallery")
 layers = [*settings.content_layers, *settings.style_layers]
 seconds = nst.estimate_seconds(net, photo, layers=layers, steps=settings.steps, runs=len(names))
 print(f"the next cell will take about {seconds:.0f} s ({len(names)} transfers of {settings.steps} steps)")
@@ -346,7 +350,9 @@ print(f"the next cell will take about {seconds:.0f} s ({len(names)} transfers of
 # will the five results have in common, and what will differ?
 
 # %%
-gallery = [nst.transfer(photo, painting, settings=settings, net=net, progress=False) for painting, _ in paintings]
+gallery = [
+    nst.transfer(photo, painting, settings=gallery_settings, net=net, progress=False) for painting, _ in paintings
+]
 print(f"{len(gallery)} transfers in {sum(r.seconds for r in gallery):.0f} s")
 
 # %%
@@ -354,7 +360,7 @@ plotting.show_images(
     [photo, *(painting for painting, _ in paintings), photo, *(r.image for r in gallery)],
     ["town", *(caption.split(" (")[0] for _, caption in paintings), "", *(["in the style above"] * len(names))],
     columns=len(names) + 1,
-    suptitle=f"The town in five styles (Fig. 3), α/β = {alpha / beta:g} · weights: {net.weights}",
+    suptitle=f"The town in five styles (Fig. 3), α/β = {alpha / gallery_settings.beta:g} · weights: {net.weights}",
     size=2.6,
 )
 

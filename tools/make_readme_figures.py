@@ -75,6 +75,7 @@ def lesson_03(nst, plotting, net):
     photo = nst.load_image("town", size=settings.size)
     names = ["swirls", "waves", "storm", "mosaic", "shapes"]  # built-in: the same picture on every machine
     styles = [nst.load_image(name, size=settings.size) for name in names]
+    settings = nst.lesson_settings(3, normalization="paper", style_weight=10 * settings.beta)  # the lesson's gallery
     results = [nst.transfer(photo, style, settings=settings, net=net, progress=False) for style in styles]
     return plotting.show_images(
         [photo, *styles, photo, *(r.image for r in results)],

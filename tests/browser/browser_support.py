@@ -38,6 +38,7 @@ DEMO_NAME = "widgets-demo.ipynb"
 DEMO_CELLS = [
     "import nst_course as nst\n"
     "from nst_course import widgets\n"
+    "from nst_course.featurevis import VisSettings\n"
     "\n"
     "net = nst.load_vgg19()\n"
     "settings = nst.Settings(size=48, steps=40)\n"
@@ -47,6 +48,7 @@ DEMO_CELLS = [
     "widgets.reconstruction_explorer(photo, net, settings=settings)",
     "widgets.texture_explorer(painting, net, settings=settings)",
     "widgets.transfer_explorer(photo, painting, net, settings=settings)",
+    "widgets.channel_explorer(net, layer='relu1_1', settings=VisSettings(size=48, steps=40))",
 ]
 
 

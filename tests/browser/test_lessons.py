@@ -23,7 +23,14 @@ import pytest
 from browser_support import DEMO_NAME, NOTEBOOK_TIMEOUT, NOTEBOOKS, screenshot_name
 
 #: The main explorer of each lesson, by the lesson's number.
-MAIN_EXPLORER = {"00": "feature-maps", "01": "reconstruction", "02": "texture", "03": "transfer", "04": "trade-off"}
+MAIN_EXPLORER = {
+    "00": "feature-maps",
+    "01": "reconstruction",
+    "02": "texture",
+    "03": "transfer",
+    "04": "trade-off",
+    "06": "channel",
+}
 #: Seconds one widget run may take.
 RUN_TIMEOUT = 120
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -316,6 +323,10 @@ def _choose(explorer, kind: str) -> list[str]:
         _readout(explorer.locator(".nst-paper-ratio"), 0.0001)
         explorer.locator(".nst-layer-set select").select_option(label="relu1_1 + relu2_1")  # row 2 of Fig. 4
         return ["Paper α/β = 1e-04 → β = ", "style relu1_1 + relu2_1 —", "weights", "loss fell"]
+    if kind == "channel":
+        explorer.locator(".nst-layer select").select_option("relu2_1")
+        _readout(explorer.locator(".widget-slider", has_text="channel"), 5)
+        return ["relu2_1 channel 5 —", "weights", "mean activation"]
     raise AssertionError(kind)
 
 
@@ -336,7 +347,7 @@ def test_feature_maps_follow_the_chosen_layer(opened, kind):
     assert "Error" not in _text(caption)
 
 
-@_for("reconstruction", "texture", "transfer", "trade-off")
+@_for("reconstruction", "texture", "transfer", "trade-off", "channel")
 def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
     explorer = _main_explorer(opened, kind)
     expected = _choose(explorer, kind)
@@ -358,7 +369,7 @@ def test_run_shows_a_live_preview_and_names_the_choice(opened, kind):
     _element_screenshot(explorer, screenshot_name(opened.name, f"-{kind}"))
 
 
-@_for("reconstruction", "texture", "transfer", "trade-off")
+@_for("reconstruction", "texture", "transfer", "trade-off", "channel")
 def test_stop_ends_the_run_and_keeps_the_image(opened, kind):
     explorer = _main_explorer(opened, kind)
     _readout(explorer.locator(".widget-slider", has_text="steps"), 500)

@@ -25,7 +25,7 @@ import types
 
 #: Where each public name lives. Nothing is imported until it is first used, so that
 #: ``nst-course lessons`` (which only copies notebooks) never loads torch.
-_SUBMODULES = ("analysis", "checks", "colour", "figures", "plotting")
+_SUBMODULES = ("analysis", "checks", "colour", "featurevis", "figures", "objective", "plotting", "widgets")
 _WHERE = {
     "atlases": ("atlas",),
     "checks": (

@@ -133,3 +133,13 @@ def test_nst_optimize_is_the_loop_even_after_its_module_is_imported():
     import nst_course.optimize  # noqa: F401  (the submodule of the same name)
 
     assert not isinstance(nst.optimize, types.ModuleType) and nst.optimize.__name__ == "optimize"
+
+
+def test_the_submodules_the_lessons_use_are_reachable_from_a_fresh_import():
+    code = (
+        "import nst_course as nst\n"
+        "nst.objective.style_targets, nst.featurevis.VisSettings, nst.analysis.channel_means\n"
+        "nst.checks.channel.reference_channel_objective, nst.plotting.show_images, nst.figures.figure4\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr

@@ -62,9 +62,9 @@ COLOUR_MEAN = (0.4077, 0.4154, 0.4496)
 #: VGG-19 expects are not shipped with torchvision (only each channel's mean and spread
 #: are); the samples are the stand-in that works offline.
 COLOUR_MATRIX = (
-    (0.9248, 0.3799, 0.0230),
-    (0.3799, 0.6656, 0.3270),
-    (0.0230, 0.3270, 0.8438),
+    (0.9249, 0.3796, 0.0226),
+    (0.3796, 0.6654, 0.3267),
+    (0.0226, 0.3267, 0.8437),
 )
 
 

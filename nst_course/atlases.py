@@ -12,6 +12,7 @@ Distill 2017), not something this package has shown.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,16 +153,17 @@ def draw_atlas(layer: str, channels: Sequence[int], result: Result, patches: Seq
     columns = per_row * (1 + shown)
     rows = -(-len(channels) // per_row)
     cell = 1.3
-    figure = _figure(columns * cell, rows * cell * 1.15 + 0.9)
     field, _ = layer_geometry(layer)
     size = int(result.settings["size"])
     height, width = grid_size(layer, size)
-    figure.suptitle(
-        f"{layer}: receptive field {field} px, {height}x{width} grid at {size} px; "
-        f"weights: {result.weights}\n"
+    lines = [
+        f"{layer}: receptive field {field} px, {height}x{width} grid at {size} px; weights: {result.weights}",
         "each channel: the image optimised to excite it, then the sample patches that excite it most",
-        fontsize=9,
-    )
+    ]
+    chars = max(30, int(columns * cell * 14))  # about what fits across the figure at this font size
+    title = "\n".join(textwrap.fill(line, chars) for line in lines)
+    figure = _figure(columns * cell, rows * cell * 1.15 + 0.45 + 0.16 * title.count("\n"))
+    figure.suptitle(title, fontsize=9)
     for i, c in enumerate(channels):
         row, slot = divmod(i, per_row)
         first = slot * (1 + shown)

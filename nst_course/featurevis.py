@@ -258,7 +258,7 @@ class VisSettings:
     """How a visualisation is made; recorded in every saved picture."""
 
     size: int = 128
-    steps: int = 64
+    steps: int = 32  # a 16-channel grid at 128 px in 44 s on 2 cores; 64 steps drew the same picture in 88 s
     learning_rate: float = 0.05
     seed: int = 0
     fourier: bool = True

@@ -196,6 +196,23 @@ def gradient(fn: Callable[..., Any], reference: Callable[..., Any], *args: torch
         (out * weights).sum().backward()
         return leaf.grad
 
+    same_gradient(
+        grad,
+        fn,
+        reference,
+        "the value is right, but the gradient is not: is part of the computation detached, "
+        "or computed from a copy of the input?",
+    )
+
+
+def same_gradient(
+    grad: Callable[[Callable[..., Any]], torch.Tensor | None],
+    fn: Callable[..., Any],
+    reference: Callable[..., Any],
+    hint: str,
+) -> None:
+    """A :class:`Hint` unless ``grad(fn)``, the gradient a check takes through the learner's
+    function, matches ``grad(reference)``; ``hint`` when it differs, NO_GRADIENT when none flows."""
     try:
         mine = grad(fn)
     except Exception:  # .item(), float(), .detach(): backward has nothing to go through
@@ -203,10 +220,7 @@ def gradient(fn: Callable[..., Any], reference: Callable[..., Any], *args: torch
     if mine is None:
         raise Hint(NO_GRADIENT)
     if not close(mine, grad(reference), rtol=1e-3):
-        raise Hint(
-            "the value is right, but the gradient is not: is part of the computation detached, "
-            "or computed from a copy of the input?"
-        )
+        raise Hint(hint)
 
 
 def features(seed: int) -> list[torch.Tensor]:

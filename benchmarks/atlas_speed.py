@@ -16,9 +16,9 @@ import time
 import torch
 
 import nst_course as nst
-from nst_course.atlases import atlas_seconds
-from nst_course.examples import top_patches
-from nst_course.featurevis import VisSettings, visualise
+from nst_course.course.atlases import atlas_seconds
+from nst_course.course.examples import top_patches
+from nst_course.engine.featurevis import VisSettings, visualise
 
 
 def main() -> None:

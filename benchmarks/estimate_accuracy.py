@@ -1,4 +1,4 @@
-"""Do the estimates hold? What ``nst_course.estimate`` predicts before a transfer, against what it then costs.
+"""Do the estimates hold? What ``nst_course.engine.estimate`` predicts before a transfer, against what it then costs.
 
 Run:  python benchmarks/estimate_accuracy.py [--sizes 128,256] [--steps 40] [--memory-sizes 512]
                                              [--memory-steps 4] [--device cpu] [--weights random]
@@ -31,7 +31,7 @@ def one(size: int, steps: int, device: str, weights: str, default: bool) -> dict
     import torch
 
     import nst_course as nst
-    from nst_course.estimate import estimate_settings
+    from nst_course.engine.estimate import estimate_settings
 
     net = nst.load_vgg19(weights=weights, device=device, progress=False)
     photo, style = nst.load_image("town"), nst.load_image("swirls")

@@ -22,7 +22,7 @@ floating-point rate of one step (forward and backward, counted by torch) as a sh
 a float32 matrix multiply measured here; how long after Run the first preview image of
 lesson 03's transfer explorer arrives at ``--preview-size`` px; and the peak memory of a
 two-step transfer at each of ``--memory-sizes`` (each in a fresh process, so the figures do
-not mix), next to what ``nst_course.estimate`` predicted before it. The package's run uses
+not mix), next to what ``nst_course.engine.estimate`` predicted before it. The package's run uses
 its defaults, coarse to fine included where they apply; the losses of a smaller scale are
 not compared with the plain loop's.
 Compare the ratios printed by one run: on a shared machine absolute times drift.
@@ -45,8 +45,8 @@ import time
 import torch
 
 import nst_course as nst
-from nst_course import tasks
-from nst_course.objective import Objective
+from nst_course.engine import tasks
+from nst_course.engine.objective import Objective
 
 
 def load_net(weights: str, device: str | None) -> nst.VGG19:
@@ -147,7 +147,7 @@ def first_preview_seconds(net: nst.VGG19, size: int) -> tuple[float, float]:
     The explorer is built as in lesson 03 (``lesson_settings(3)`` at ``size``), with the widget
     front end assumed present; the run is stopped once the first preview has arrived.
     """
-    from nst_course.widgets import explorers, runtime
+    from nst_course.course.widgets import explorers, runtime
 
     runtime.front_end_available = lambda: True
     settings = nst.lesson_settings(3, size=size)
@@ -221,7 +221,7 @@ def peak_memory_mb(size: int, weights: str, device: str) -> tuple[float, float]:
 
 def memory_probe(size: int, weights: str, device: str, steps: int = 2) -> None:
     """Prints the estimated and the measured peak memory (MiB) of a ``steps``-step transfer at ``size``."""
-    from nst_course.estimate import estimate_settings
+    from nst_course.engine.estimate import estimate_settings
 
     net = load_net(weights, device)
     content, style = nst.load_image("town", size=size), nst.load_image("swirls", size=size)

@@ -21,7 +21,7 @@ import os
 import torch
 
 import nst_course as nst
-from nst_course.analysis import LossClock
+from nst_course.course.analysis import LossClock
 
 
 def main() -> None:

@@ -15,14 +15,12 @@ depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import torch
 
 import nst_course as nst
-
-loop = sys.modules["nst_course.optimize"]  # the module: ``nst_course.optimize`` is also the function's name
+from nst_course.engine import loop
 
 
 def problems(size: int) -> dict:

@@ -8,7 +8,7 @@ Each variant minimises the objective ``nst.transfer`` builds from its defaults, 
 content image, for ``--evals`` loss evaluations (one forward and one backward pass each),
 with untrained seed-0 weights:
 
-* ``fold``: the package's own loop (``run_loop`` in ``nst_course.optimize``, stopping rule
+* ``fold``: the package's own loop (``run_loop`` in ``nst_course.engine.loop``, stopping rule
   off): folded pixels, torch L-BFGS with the strong-Wolfe line search, history 50, the loss
   divided by its start, the first step aimed by ``first_step_lr``; ``fold-h100`` the same
   with a history of 100 pairs.
@@ -30,16 +30,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
 import nst_course as nst
-from nst_course import tasks
-
-optimize_module = sys.modules["nst_course.optimize"]  # the function nst.optimize shadows the module's name
+from nst_course.engine import loop as optimize_module
+from nst_course.engine import tasks
 
 
 class Counter:
@@ -67,7 +65,7 @@ class Counter:
 
 
 def package_loop(count: Counter, content: torch.Tensor, evals: int, history: int) -> int:
-    """``nst_course.optimize``'s own loop (stopping rule off) until ``evals`` evaluations; returns the steps."""
+    """``nst_course.engine.loop``'s own loop (stopping rule off) until ``evals`` evaluations; returns the steps."""
     kept, optimize_module.LBFGS_HISTORY = optimize_module.LBFGS_HISTORY, history
     try:
         trace = optimize_module.run_loop(
@@ -79,7 +77,7 @@ def package_loop(count: Counter, content: torch.Tensor, evals: int, history: int
 
 
 def pyramid_loop(count: Counter, content: torch.Tensor, evals: int, decay: float, levels: int = 4) -> int:
-    """The package's loop (as in ``nst_course.optimize``) over a pyramid of grids; returns the steps taken."""
+    """The package's loop (as in ``nst_course.engine.loop``) over a pyramid of grids; returns the steps taken."""
     fold, first_step_lr = optimize_module.fold, optimize_module.first_step_lr
     height, width = content.shape[-2:]
     params = [content.clone().requires_grad_(True)]

@@ -46,7 +46,7 @@ print(f"alpha = {alpha:g}, beta = {beta:g}: alpha/beta = {alpha / beta:g}")
 # **The paper's equations, not the authors' code.** The lesson's losses are eq. (1) and
 # (4) of the paper. The authors' own code departs from them: it max-pools, takes mean
 # squared errors of Gram matrices divided by $M$, and weighs each style layer by
-# $10^3/N_l^2$; `nst_course.settings.AUTHORS_CODE_OBJECTIVE` (on a network loaded with
+# $10^3/N_l^2$; `nst_course.engine.settings.AUTHORS_CODE_OBJECTIVE` (on a network loaded with
 # `pooling="max"`) reproduces that objective exactly, for comparison.
 #
 # **What $\alpha$ and $\beta$ do.** This course writes the ratio as $\alpha/\beta$, as

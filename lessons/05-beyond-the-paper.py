@@ -30,8 +30,8 @@ import torch
 
 import nst_course as nst
 from nst_course import plotting
-from nst_course.analysis import LossClock, high_pass, high_pass_picture, position_test
-from nst_course.colour import chroma_difference, match_colour
+from nst_course.course.analysis import LossClock, high_pass, high_pass_picture, position_test
+from nst_course.engine.colour import chroma_difference, match_colour
 
 settings = nst.lesson_settings(5)
 net = nst.load_vgg19()

@@ -20,8 +20,8 @@ from IPython.display import display
 
 import nst_course as nst
 from nst_course import widgets
-from nst_course.atlases import atlas_seconds
-from nst_course.featurevis import VisSettings, fourier_image, visualise
+from nst_course.course.atlases import atlas_seconds
+from nst_course.engine.featurevis import VisSettings, fourier_image, visualise
 
 settings = nst.lesson_settings(6)
 vis = VisSettings(size=settings.size, steps=settings.steps, seed=settings.seed)

@@ -1,5 +1,5 @@
 """``python -m nst_course`` runs the command line."""
 
-from .entry import main
+from .cli import main
 
 raise SystemExit(main())

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.cli import main
-from nst_course.examples import layer_geometry, top_patches
+from nst_course.cli.commands import main
+from nst_course.course.examples import layer_geometry, top_patches
 
 FAST = ["--size", "32", "--steps", "2", "--weights", "random", "-q"]
 
@@ -92,7 +92,7 @@ def test_the_command_prints_an_estimate_first_and_writes_the_atlas(tmp_path, cap
 
 
 def test_atlas_all_writes_one_page_per_style_layer_and_relu4_2(tmp_path, monkeypatch, capsys):
-    import nst_course.atlases as atlases
+    import nst_course.course.atlases as atlases
 
     drawn = []
     monkeypatch.setattr(atlases, "atlas", lambda layer, channels, **kw: drawn.append(layer) or _Page())
@@ -118,9 +118,9 @@ class _Page:
     ],
 )
 def test_command_mistakes_are_one_line_before_the_network_loads(argv, message, capsys, monkeypatch, tmp_path):
-    import nst_course.vgg
+    import nst_course.engine.vgg
 
-    monkeypatch.setattr(nst_course.vgg, "load_vgg19", lambda **kw: pytest.fail("the network was loaded"))
+    monkeypatch.setattr(nst_course.engine.vgg, "load_vgg19", lambda **kw: pytest.fail("the network was loaded"))
     monkeypatch.chdir(tmp_path)
     assert main([*argv, "-q"]) == 2
     err = capsys.readouterr().err.strip()

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course import analysis, colour
-from nst_course.checks import check_mean_covariance_loss, check_tv_loss
-from nst_course.cli import main
-from nst_course.tasks import blended_style_targets, styles_at
+from nst_course.cli.commands import main
+from nst_course.course import analysis
+from nst_course.course.checks import check_mean_covariance_loss, check_tv_loss
+from nst_course.engine import colour, losses
+from nst_course.engine.tasks import blended_style_targets, styles_at
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"size": 48, "steps": 6, "progress": False}
@@ -210,7 +211,7 @@ def test_shuffling_positions_leaves_the_gram_matrix_and_moves_the_features(net, 
 def test_the_shuffle_check_fails_for_a_position_dependent_gram(net, images, monkeypatch):
     features = net(images[0], ["conv3_1"])["conv3_1"]
     assert not analysis.position_test(features, statistic=_position_weighted_gram).statistic_unchanged
-    monkeypatch.setattr(nst.losses, "gram_matrix", _position_weighted_gram)
+    monkeypatch.setattr(losses, "gram_matrix", _position_weighted_gram)
     assert not analysis.position_test(features).statistic_unchanged  # the default reads the package's function
 
 
@@ -239,7 +240,7 @@ def test_the_lessons_shuffle_check_fails_when_the_gram_matrix_depends_on_positio
     }
     exec(code, dict(namespace))
     assert "the Gram matrix is unchanged: True" in capsys.readouterr().out
-    for module in (nst, nst.losses):  # the lesson calls nst.gram_matrix; position_test's default is losses.gram_matrix
+    for module in (nst, losses):  # the lesson calls nst.gram_matrix; position_test's default is losses.gram_matrix
         monkeypatch.setattr(module, "gram_matrix", _position_weighted_gram)
     exec(code, dict(namespace))
     out = capsys.readouterr().out
@@ -404,7 +405,7 @@ def test_lesson_05_shows_trained_and_untrained_side_by_side_when_trained_weights
     import nbformat
     from nbclient import NotebookClient
 
-    from nst_course.vgg import export_weights
+    from nst_course.engine.vgg import export_weights
 
     path = export_weights(nst.load_vgg19(weights="random", seed=1), tmp_path / "stand-in.pth")
     payload = torch.load(path, weights_only=True)

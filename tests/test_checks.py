@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course import checks
+from nst_course.course import checks
 
 
 def _unwritten(*args):
@@ -476,7 +476,7 @@ def test_the_check_modules_docstring_examples_run():
     import importlib
 
     for module in ("harness", "content", "style", "objective", "loop", "beyond"):
-        found = importlib.import_module(f"nst_course.checks.{module}")
+        found = importlib.import_module(f"nst_course.course.checks.{module}")
         failed, attempted = doctest.testmod(found, optionflags=doctest.ELLIPSIS)
         assert failed == 0 and attempted > 0, module
 

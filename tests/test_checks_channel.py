@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from nst_course import check_channel_objective
-from nst_course.checks.channel import reference_channel_objective
+from nst_course.course.checks.channel import reference_channel_objective
 
 
 def _objective(body, layers=True):
@@ -104,7 +104,7 @@ def test_a_right_answer_passes(capsys):
 
 def test_the_reference_is_what_the_package_maximises():
     """One image, one channel: the reference term is the package's own visualisation term."""
-    from nst_course.featurevis import UnitObjective, channel
+    from nst_course.engine.featurevis import UnitObjective, channel
 
     features = {"relu2_1": torch.rand(1, 8, 5, 6)}
     package = sum(UnitObjective("relu2_1", (channel(3),))(features, None).values())

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from nst_course import classroom
-from nst_course.cli import main
+from nst_course.cli.commands import main
+from nst_course.course import classroom
 from nst_course.errors import NSTError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +142,7 @@ print("LOADED", ",".join(loaded) or "-")
 print("PEAK_KB", re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
 """
 #: how ``nst-course`` (its console script) and ``python -m nst_course`` start
-CONSOLE_SCRIPT = "from nst_course.entry import main\nsys.argv = ['nst-course', *sys.argv[1:]]\ncode = main()"
+CONSOLE_SCRIPT = "from nst_course.cli import main\nsys.argv = ['nst-course', *sys.argv[1:]]\ncode = main()"
 MINUS_M = """\
 import runpy
 sys.argv = ['nst_course', *sys.argv[1:]]
@@ -157,7 +157,7 @@ def test_the_console_script_is_the_light_entry():
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
-    assert scripts == {"nst-course": "nst_course.entry:main"}
+    assert scripts == {"nst-course": "nst_course.cli:main"}
 
 
 @pytest.mark.parametrize("start", [CONSOLE_SCRIPT, MINUS_M], ids=["nst-course", "python -m nst_course"])
@@ -180,7 +180,7 @@ def test_copying_the_lessons_never_loads_torch(start, tmp_path):
 
 
 def test_the_light_entry_keeps_one_line_errors(tmp_path, capsys):
-    from nst_course.entry import main as entry_main
+    from nst_course.cli import main as entry_main
 
     (tmp_path / "file").write_text("x")
     assert entry_main(["lessons", str(tmp_path / "file")]) == 2
@@ -223,9 +223,9 @@ def _pyproject() -> dict:
 def test_the_version_is_written_once():
     project = _pyproject()
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nst_course.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nst_course._version.__version__"}
     # a plain literal, so that setuptools reads it without importing the package
-    tree = ast.parse((ROOT / "nst_course" / "__init__.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "nst_course" / "_version.py").read_text(encoding="utf-8"))
     (literal,) = [
         node.value.value
         for node in tree.body
@@ -237,7 +237,7 @@ def test_the_version_is_written_once():
 
     import nst_course
 
-    assert read_attr("nst_course.__version__", root_dir=ROOT) == literal == nst_course.__version__
+    assert read_attr("nst_course._version.__version__", root_dir=ROOT) == literal == nst_course.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+", literal)
 
 
@@ -540,7 +540,7 @@ def _trained_looking_weights(path: Path) -> Path:
     """An exported weights file that says it is trained (untrained values: nothing is downloaded)."""
     import torch
 
-    from nst_course.vgg import export_weights, load_vgg19
+    from nst_course.engine.vgg import export_weights, load_vgg19
 
     export_weights(load_vgg19(weights="random", device="cpu"), path)
     payload = torch.load(path, weights_only=True)
@@ -592,7 +592,11 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     subprocess.run(["bash", "-c", install], check=True, env=env, cwd=learner, timeout=300)  # README's own command
     subprocess.run(["nst-course", "lessons", "lessons"], check=True, env=env, cwd=learner, timeout=120)
     caption = subprocess.run(
-        ["python", "-c", "from nst_course.paintings import load_painting; print(load_painting('starry_night')[1])"],
+        [
+            "python",
+            "-c",
+            "from nst_course.media.paintings import load_painting; print(load_painting('starry_night')[1])",
+        ],
         capture_output=True,
         text=True,
         env=env,

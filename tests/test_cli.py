@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 import nst_course as nst
-from nst_course.cli import main
+from nst_course.cli.commands import main
 
 FAST = ["--size", "32", "--steps", "3", "--weights", "random", "-q"]
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.optimize import converged, first_step_lr, fold
-from nst_course.settings import replace_settings
-from nst_course.tasks import build_objective
+from nst_course.engine.loop import converged, first_step_lr, fold
+from nst_course.engine.settings import replace_settings
+from nst_course.engine.tasks import build_objective
 
 SMALL = nst.Settings(size=32, steps=150)
 
@@ -168,8 +168,8 @@ def test_the_kept_image_really_has_the_recorded_loss(net, pair):
 
 
 def test_from_the_threshold_a_run_goes_coarse_to_fine_and_says_so(net, pair, monkeypatch):
-    from nst_course import settings as settings_module
-    from nst_course import tasks
+    from nst_course.engine import settings as settings_module
+    from nst_course.engine import tasks
 
     content, style = pair
     start = tasks.COARSE_TO_FINE_FROM
@@ -194,7 +194,7 @@ def test_from_the_threshold_a_run_goes_coarse_to_fine_and_says_so(net, pair, mon
 
 
 def test_steps_a_coarse_scale_does_not_use_go_to_the_next(net, pair, monkeypatch):
-    from nst_course import tasks
+    from nst_course.engine import tasks
 
     budgets = []
 

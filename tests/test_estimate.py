@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 import nst_course as nst
-from nst_course import estimate, tasks
-from nst_course.cli import main
+from nst_course.cli.commands import main
+from nst_course.engine import estimate, tasks
 
 LAYERS = ["relu4_2", *nst.STYLE_LAYERS]
 
@@ -88,7 +88,7 @@ def test_a_run_that_fits_is_not_refused(net, little_memory):
 
 
 def test_the_command_line_refuses_before_loading_the_network(tmp_path, little_memory, monkeypatch, capsys):
-    from nst_course import cli
+    from nst_course.cli import commands as cli
 
     def never(*args, **kwargs):
         raise AssertionError("the network was loaded")
@@ -110,7 +110,7 @@ def test_the_command_line_says_what_a_run_will_cost_before_it_starts(tmp_path, c
 
 def test_an_explorer_shows_the_estimate_before_run(net, monkeypatch):
     pytest.importorskip("ipywidgets")
-    from nst_course.widgets import explorers, runtime
+    from nst_course.course.widgets import explorers, runtime
 
     monkeypatch.setattr(runtime, "front_end_available", lambda: True)
     explorer = explorers.transfer_explorer("town", "swirls", net, settings=nst.Settings(size=32, steps=3))

@@ -14,8 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nst_course.errors import NSTError
-from nst_course.featurevis import (
+from nst_course.engine.featurevis import (
     COLOUR_MATRIX,
     COLOUR_MEAN,
     UnitObjective,
@@ -26,6 +25,7 @@ from nst_course.featurevis import (
     neuron,
     visualise,
 )
+from nst_course.errors import NSTError
 
 SIZE = 48
 STEPS = 64
@@ -159,8 +159,8 @@ def test_a_visualisation_is_deterministic_for_a_seed():
 
 
 def test_the_colour_matrix_is_the_offline_samples_statistics():
-    from nst_course.examples import OFFLINE_SAMPLES
-    from nst_course.images import load_image
+    from nst_course.course.examples import OFFLINE_SAMPLES
+    from nst_course.media.images import load_image
 
     mean, matrix = colour_statistics([load_image(name, size=128) for name in OFFLINE_SAMPLES])
     assert torch.allclose(torch.tensor(mean), torch.tensor(COLOUR_MEAN), atol=2e-4)

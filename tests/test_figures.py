@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course import figures
-from nst_course.cli import main
+from nst_course.cli.commands import main
+from nst_course.paper import figures
 
 TINY = {"size": 32, "steps": 8}
 
@@ -184,7 +184,7 @@ def test_fig5_compares_the_conv2_2_level_with_the_default_content_layer(net):
 
 
 def test_the_trade_off_explorer_translates_the_chosen_paper_weight(net, capsys):
-    from nst_course import widgets
+    from nst_course.course import widgets
 
     plain = widgets.trade_off_explorer("town", "swirls", net, settings=nst.Settings(size=32, steps=2, init="noise"))
     photo, painting = nst.load_image("town", size=32), nst.load_image("swirls", size=32)

@@ -16,9 +16,9 @@ import torch
 from PIL import Image
 
 import nst_course as nst
-from nst_course import samples
-from nst_course.images import open_rgb, pil_to_rgb
-from nst_course.paintings import fetch_painting
+from nst_course.media import samples
+from nst_course.media.images import open_rgb, pil_to_rgb
+from nst_course.media.paintings import fetch_painting
 
 
 def _gradient(width: int = 40, height: int = 30) -> Image.Image:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course import losses
+from nst_course.engine import losses
 
 
 def test_doctests_pass():
@@ -145,8 +145,8 @@ def _the_authors_objective(net, content, style, image):
 
 
 def test_the_authors_objective_is_these_settings_on_a_max_pooling_network(net):
-    from nst_course.settings import AUTHORS_CODE_OBJECTIVE, AUTHORS_CODE_POOLING, replace_settings
-    from nst_course.vgg import with_pooling
+    from nst_course.engine.settings import AUTHORS_CODE_OBJECTIVE, AUTHORS_CODE_POOLING, replace_settings
+    from nst_course.engine.vgg import with_pooling
 
     generator = torch.Generator().manual_seed(5)
     photo, painting = nst.load_image("town", size=48), nst.load_image("mosaic", size=48)

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.losses import NORMALIZATIONS, content_loss, gram_matrix, layer_style_loss, tv_loss
-from nst_course.objective import Objective
-from nst_course.optimize import optimize
-from nst_course.settings import replace_settings
+from nst_course.engine.loop import optimize
+from nst_course.engine.losses import NORMALIZATIONS, content_loss, gram_matrix, layer_style_loss, tv_loss
+from nst_course.engine.objective import Objective
+from nst_course.engine.settings import replace_settings
 
 TINY = nst.Settings(size=32, steps=12)
 CONTENT = f"content {nst.CONTENT_LAYER}"

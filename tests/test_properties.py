@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import nst_course as nst
-from nst_course.settings import plan_scales
+from nst_course.engine.settings import plan_scales
 
 QUICK = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -41,7 +41,8 @@ from PIL import Image
 from torchvision.models import vgg19
 
 import nst_course as nst
-from nst_course import samples, vgg
+from nst_course.engine import vgg
+from nst_course.media import samples
 
 
 class _RunsCode:
@@ -131,7 +132,7 @@ def test_weights_files_with_odd_keys_values_or_non_finite_numbers_are_refused(tm
 
 
 def test_an_output_made_meanwhile_by_another_run_is_never_replaced(tmp_path):
-    from nst_course.files import atomic_write
+    from nst_course.media.files import atomic_write
 
     target = tmp_path / "out.png"
 
@@ -145,7 +146,7 @@ def test_an_output_made_meanwhile_by_another_run_is_never_replaced(tmp_path):
 
 
 def test_the_command_line_does_not_replace_a_result_another_run_saved_meanwhile(tmp_path, monkeypatch, capsys):
-    from nst_course import cli
+    from nst_course.cli import commands as cli
 
     out = tmp_path / "out.png"
     real = cli.reconstruct
@@ -166,7 +167,7 @@ FAST = ["--size", "32", "--steps", "2", "--weights", "random", "-q"]
 
 @pytest.mark.parametrize("place", ["read-only folder", "folder as target", "file as folder"])
 def test_an_unwritable_output_is_refused_before_the_network_loads(tmp_path, monkeypatch, capsys, place):
-    from nst_course import cli
+    from nst_course.cli import commands as cli
 
     def no_network(**kwargs):
         raise AssertionError("the network was loaded before the output place was checked")
@@ -187,7 +188,7 @@ def test_an_unwritable_output_is_refused_before_the_network_loads(tmp_path, monk
 
 
 def test_os_errors_while_saving_are_one_line(tmp_path):
-    from nst_course.files import atomic_write
+    from nst_course.media.files import atomic_write
 
     def disk_full(fh):
         raise OSError(28, "No space left on device")
@@ -229,7 +230,7 @@ def test_scales_that_end_at_the_size_are_accepted():
 
 @pytest.mark.parametrize("args", [["reconstruct", "town", "--layer", ""], ["texture", "mosaic", "--layers", ","]])
 def test_an_empty_layer_list_on_the_command_line_is_one_line(tmp_path, capsys, args):
-    from nst_course import cli
+    from nst_course.cli import commands as cli
 
     assert cli.main([*args, "-o", str(tmp_path / "o.png"), *FAST]) == 2
     assert "no layers given" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
@@ -282,7 +283,7 @@ def test_sigterm_saves_the_best_image_like_ctrl_c(tmp_path):
     "start",
     [
         "runpy.run_module('nst_course', run_name='__main__')",  # python -m nst_course
-        "from nst_course.entry import main; raise SystemExit(main(['transfer', 'town', 'swirls']))",  # the script
+        "from nst_course.cli import main; raise SystemExit(main(['transfer', 'town', 'swirls']))",  # the script
     ],
 )
 def test_ctrl_c_while_the_command_line_starts_is_one_line(tmp_path, start):
@@ -290,7 +291,7 @@ def test_ctrl_c_while_the_command_line_starts_is_one_line(tmp_path, start):
         "import sys, runpy\n"
         "class Stop:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'nst_course.cli':\n"
+        "        if name == 'nst_course.cli.commands':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Stop())\n"
         f"{start}\n"
@@ -455,7 +456,7 @@ def test_resize_to_nothing_is_one_line():
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_a_large_file_is_shrunk_by_pil_before_it_becomes_floats(tmp_path, monkeypatch, fmt):
-    from nst_course import images
+    from nst_course.media import images
 
     path = tmp_path / f"big.{fmt.lower()}"
     Image.new("RGB", (3000, 2000), (10, 200, 30)).save(path, format=fmt)
@@ -475,7 +476,8 @@ def test_a_fifo_named_as_an_image_is_refused_at_once(tmp_path):
 
 @pytest.mark.parametrize("size", ["5000", "3"])
 def test_a_figure_at_an_impossible_size_is_refused_before_any_memory_is_taken(tmp_path, monkeypatch, capsys, size):
-    from nst_course import cli, figures_cli
+    from nst_course.cli import commands as cli
+    from nst_course.cli import figure as figures_cli
 
     monkeypatch.setattr(figures_cli, "load_vgg19", lambda **kw: pytest.fail("the network was loaded first"))
     assert cli.main(["figure", "4", "--out", str(tmp_path / "f"), "--size", size, "--weights", "random", "-q"]) == 2
@@ -484,7 +486,9 @@ def test_a_figure_at_an_impossible_size_is_refused_before_any_memory_is_taken(tm
 
 
 def test_a_figure_too_large_for_the_memory_is_refused_first(tmp_path, monkeypatch, capsys):
-    from nst_course import cli, estimate, figures_cli
+    from nst_course.cli import commands as cli
+    from nst_course.cli import figure as figures_cli
+    from nst_course.engine import estimate
 
     monkeypatch.setattr(figures_cli, "load_vgg19", lambda **kw: pytest.fail("the network was loaded first"))
     monkeypatch.setattr(estimate, "available_bytes", lambda device: 64 * 2**20)
@@ -497,7 +501,7 @@ def test_a_figure_too_large_for_the_memory_is_refused_first(tmp_path, monkeypatc
 
 @pytest.fixture
 def shipped_lessons(tmp_path, monkeypatch):
-    from nst_course import classroom
+    from nst_course.course import classroom
 
     folder = tmp_path / "shipped"
     folder.mkdir()
@@ -512,7 +516,8 @@ def shipped_lessons(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["manifest is a list", "folder where a notebook goes", "read-only destination"])
 def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, damage):
-    from nst_course import classroom, cli
+    from nst_course.cli import commands as cli
+    from nst_course.course import classroom
 
     work = tmp_path / "work"
     work.mkdir()
@@ -541,7 +546,7 @@ def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, 
     ],
 )
 def test_a_failed_pack_leaves_nothing_so_the_retry_is_not_refused(tmp_path, monkeypatch, options, message):
-    from nst_course import classroom
+    from nst_course.course import classroom
 
     monkeypatch.setattr(classroom, "build_wheel", lambda wheels: _fake_course_wheel(wheels))
     monkeypatch.setattr(
@@ -582,7 +587,7 @@ def test_an_image_too_small_for_the_layer_is_one_line(net):
 
 def test_sliders_keep_a_start_outside_their_usual_range():
     ipywidgets = pytest.importorskip("ipywidgets")
-    from nst_course.widgets import controls
+    from nst_course.course.widgets import controls
 
     size, _ = controls.image_size(16).build(ipywidgets)
     assert size.value == 16 and size.min <= 16

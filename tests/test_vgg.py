@@ -11,7 +11,7 @@ from torch import nn
 from torchvision.models import vgg19
 
 import nst_course as nst
-from nst_course import vgg
+from nst_course.engine import vgg
 
 
 def test_layer_table_matches_torchvision_module_types():
@@ -67,7 +67,7 @@ def test_network_is_frozen_and_in_eval_mode(net):
 
 
 def test_with_pooling_keeps_the_weights_and_changes_only_the_pooling(net, small_image):
-    mx = nst.vgg.with_pooling(net, "max")
+    mx = vgg.with_pooling(net, "max")
     assert net.pooling == "avg" and mx.pooling == "max" and isinstance(mx.layers.pool1, nn.MaxPool2d)
     assert mx.layers.conv1_1 is net.layers.conv1_1 and isinstance(net.layers.pool1, nn.AvgPool2d)
     before, after = net(small_image, ["relu1_2", "conv2_1"]), mx(small_image, ["relu1_2", "conv2_1"])
@@ -75,7 +75,7 @@ def test_with_pooling_keeps_the_weights_and_changes_only_the_pooling(net, small_
     assert not torch.allclose(before["conv2_1"], after["conv2_1"])
     reference = nst.load_vgg19(weights="random", pooling="max", device="cpu")
     assert torch.allclose(after["conv2_1"], reference(small_image, ["conv2_1"])["conv2_1"])
-    assert nst.vgg.with_pooling(net, "avg") is net
+    assert vgg.with_pooling(net, "avg") is net
 
 
 def test_pooling_choice():

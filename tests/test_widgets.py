@@ -20,8 +20,8 @@ import torch
 import nst_course as nst
 
 ipywidgets = pytest.importorskip("ipywidgets")
-from nst_course import widgets  # noqa: E402
-from nst_course.widgets import explorers, runtime  # noqa: E402
+from nst_course.course import widgets  # noqa: E402
+from nst_course.course.widgets import explorers, runtime  # noqa: E402
 
 TINY = nst.Settings(size=32, steps=3, seed=0)
 TIMEOUT = 60
@@ -247,7 +247,7 @@ def test_importing_nst_course_does_not_import_ipywidgets():
     import subprocess
     import sys
 
-    code = "import sys, nst_course, nst_course.widgets; print('ipywidgets' in sys.modules)"
+    code = "import sys, nst_course, nst_course.course.widgets; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -498,7 +498,7 @@ def test_without_a_front_end_each_explorer_prints_a_note_and_runs_once(no_front_
 
 # ---------------------------------------------------------------- the channel explorer (what a channel looks for)
 
-from nst_course.featurevis import VisSettings  # noqa: E402
+from nst_course.engine.featurevis import VisSettings  # noqa: E402
 
 TINY_VIS = VisSettings(size=32, steps=3)
 

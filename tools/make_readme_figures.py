@@ -88,14 +88,14 @@ def lesson_03(nst, plotting, net):
 
 
 def lesson_04(nst, plotting, net):
-    from nst_course import figures
+    from nst_course.paper import figures
 
     settings = nst.lesson_settings(4)  # as the lesson draws it: from the photo, so that 40 steps show the trade-off
     return figures.figure4(net=net, settings=settings, init="content", progress=False).show()
 
 
 def lesson_05(nst, plotting, net):
-    from nst_course.colour import chroma_difference
+    from nst_course.engine.colour import chroma_difference
 
     settings = nst.lesson_settings(5)
     photo = nst.load_image("town", size=settings.size)
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
 
     import nst_course as nst
-    from nst_course import plotting
+    from nst_course.course import plotting
 
     net = nst.load_vgg19(weights=args.weights)
     OUT.mkdir(parents=True, exist_ok=True)

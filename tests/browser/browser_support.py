@@ -38,7 +38,7 @@ DEMO_NAME = "widgets-demo.ipynb"
 DEMO_CELLS = [
     "import nst_course as nst\n"
     "from nst_course import widgets\n"
-    "from nst_course.featurevis import VisSettings\n"
+    "from nst_course.engine.featurevis import VisSettings\n"
     "\n"
     "net = nst.load_vgg19()\n"
     "settings = nst.Settings(size=48, steps=40)\n"

@@ -15,7 +15,8 @@ Nothing on a page asks the network for anything:
   ``jupyter-server-mathjax`` package (the copy Jupyter's own server uses);
 * the pages come from nbconvert's HTML exporter with its "lab" template, less the
   scripts it would load from a CDN (require.js, the widget manager, mermaid): the
-  site has no kernel, so a widget output shows one line saying it needs one;
+  site has no kernel, so a widget output shows one line saying it needs one
+  (the explorers, run without a front end, draw their default choice as pictures);
 * a link to a repository file is rewritten to that file on the site: a Markdown
   page (``../docs/layer-names.md``) is rendered into the site too, another file is
   copied. A link to a file that does not exist is reported and the command exits 1.
@@ -44,15 +45,13 @@ MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # the configuration jupyter-
 WIDGET_NOTE = "An interactive explorer: it needs a running kernel. Open the notebook in JupyterLab to use it."
 
 # nbconvert's "lab" page, less every script it would fetch from a CDN.
-OFFLINE_TEMPLATE = f"""\
-{{%- extends 'index.html.j2' -%}}
-{{%- block html_head_js_requirejs -%}}{{%- endblock html_head_js_requirejs -%}}
-{{%- block jupyter_widgets -%}}{{%- endblock jupyter_widgets -%}}
-{{%- block html_head_js_mermaidjs -%}}{{%- endblock html_head_js_mermaidjs -%}}
-{{%- block data_widget_view scoped -%}}
-<div class="jp-OutputArea-output jp-RenderedText nst-widget-note"><pre>{html.escape(WIDGET_NOTE)}</pre></div>
-{{%- endblock data_widget_view -%}}
+OFFLINE_TEMPLATE = """\
+{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 """
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 ATTRIBUTE = re.compile(r'(?P<name>\s(?:href|src))="(?P<value>[^"]*)"')
 WEIGHTS_LINE = re.compile(r"^weights: (?P<weights>.+)$", re.MULTILINE)
 
@@ -102,8 +101,13 @@ def describe_weights(weights: str | None) -> str:
 
 
 def static_notebook(nb):
-    """The notebook without its widget state: the site has no kernel to drive the widgets."""
+    """The notebook without its widgets: the site has no kernel to drive them, so each widget
+    output becomes one line saying so (the explorers' plain runs, made without a front end, stay)."""
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                output["data"] = {"text/plain": WIDGET_NOTE}
     return nb
 
 

@@ -196,12 +196,15 @@ def test_a_github_repository_gives_a_colab_link_and_an_install_cell(build, tmp_p
         def run_line_magic(self, name, line):
             ran.append((name, line))
 
+    monkeypatch.setitem(sys.modules, "nst_course", None)  # the course not installed yet
     exec(python, {"get_ipython": lambda: Shell()})  # not on Colab: nothing is installed
     assert ran == []
-    monkeypatch.setitem(sys.modules, "google.colab", sys)  # on Colab, the course not yet installed
-    monkeypatch.setitem(sys.modules, "nst_course", None)
+    monkeypatch.setitem(sys.modules, "google.colab", sys)  # on Colab
     exec(python, {"get_ipython": lambda: Shell()})
     assert [name for name, _ in ran] == ["pip", "pip"] and "--no-deps" in ran[0][1]
+    monkeypatch.delitem(sys.modules, "nst_course")  # on Colab, the course already there
+    exec(python, {"get_ipython": lambda: Shell()})
+    assert len(ran) == 2
     cells = build.parse("# %% [markdown]\n# # Title\n\n# %%\nx = 1\n")
     nb = build.make_notebook(cells, solutions=True, colab=[link, install])
     assert [c.cell_type for c in nb.cells] == ["markdown", "markdown", "code", "code", "code"]

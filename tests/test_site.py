@@ -91,7 +91,8 @@ def test_the_index_names_the_weights_the_pages_printed(render):
     assert render.weights_used(_lesson("x")) is None
     index = render.index_page([("00.html", "00", 1.0, untrained), ("01.html", "01", 2.0, untrained)], quick=True)
     assert "untrained (random) weights" in index and "<code>auto" not in index
-    mixed = render.index_page([("00.html", "00", 1.0, "imagenet"), ("01.html", "01", 2.0, None)], quick=False)
+    imagenet = "imagenet (torchvision VGG19_Weights.IMAGENET1K_V1)"
+    mixed = render.index_page([("00.html", "00", 1.0, imagenet), ("01.html", "01", 2.0, None)], quick=False)
     assert "<li>00: <strong>trained weights</strong>" in mixed and "<li>01: weights the page does not state" in mixed
 
 
@@ -102,7 +103,8 @@ def test_a_linked_markdown_page_is_rendered_and_its_files_copied(render, tmp_pat
     (tmp_path / "docs" / "images").mkdir(parents=True)
     (tmp_path / "docs" / "images" / "a.png").write_bytes(b"png")
     (tmp_path / "docs" / "guide.md").write_text("# Guide\n\n![a](images/a.png) and $x^2$.\n")
-    nb = _lesson("See [the guide](../docs/guide.md).", _weights("weights: imagenet\n"))
+    printed = _weights("weights: imagenet (torchvision VGG19_Weights.IMAGENET1K_V1)\n")
+    nb = _lesson("See [the guide](../docs/guide.md).", printed)
     dead = render.write_site(tmp_path / "site", [("00-x", nb, 1.0)], quick=True)
     assert dead == []
     site = tmp_path / "site"

@@ -95,8 +95,8 @@ def describe_weights(weights: str | None) -> str:
         return "weights the page does not state (no <code>weights:</code> line in its outputs)"
     if weights.startswith("random"):
         return f"<strong>untrained (random) weights</strong>: <code>{html.escape(weights)}</code>"
-    if weights == "imagenet":
-        return "<strong>trained weights</strong> (VGG-19 trained on ImageNet): <code>imagenet</code>"
+    if weights.startswith("imagenet"):
+        return f"<strong>trained weights</strong> (VGG-19 trained on ImageNet): <code>{html.escape(weights)}</code>"
     return f"the weights <code>{html.escape(weights)}</code>"
 
 

@@ -41,7 +41,8 @@ def test_stored_notebooks_match_the_lesson_sources(source):
     cells = build.parse(source.read_text(encoding="utf-8"))
     for target, solutions in zip(build.targets(source), (False, True), strict=True):
         assert target.exists(), f"{target} is missing: run python tools/build_notebooks.py"
-        expected = [(c.cell_type, c.source) for c in build.make_notebook(cells, solutions=solutions).cells]
+        nb = build.make_notebook(cells, solutions=solutions, colab=build.colab_for(target))
+        expected = [(c.cell_type, c.source) for c in nb.cells]
         assert _cells(target) == expected, f"{target.name} is out of date: run python tools/build_notebooks.py"
 
 

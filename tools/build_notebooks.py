@@ -28,6 +28,14 @@ weights) and stored with only the outputs nbval checks: the text of the
 ``NBVAL_CHECK_OUTPUT`` cells. Nothing else is kept (no pictures, no metadata, no
 execution counts on other cells), so the files are small, repeatable and diff well.
 
+When ``pyproject.toml`` names the course's repository (``[project.urls]``, key
+``Repository``, a ``https://github.com/OWNER/REPO`` address, ``/tree/BRANCH`` optional:
+main otherwise), every notebook also gets, before that check, a link that opens it in
+Colab and a cell that installs the course there: ``--no-deps`` from the repository,
+then the dependencies it names other than torch and torchvision, so Colab's own torch
+and JupyterLab stay. That cell does nothing outside Colab. Without the address nothing
+is added.
+
 Usage::
 
     python tools/build_notebooks.py              # build and execute every lesson
@@ -49,6 +57,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = NOTEBOOKS / "solutions"
+PYPROJECT = ROOT / "pyproject.toml"
+GITHUB = re.compile(
+    r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?(?:/tree/(?P<branch>[\w./-]+))?/?$"
+)
+HOSTED_OWN = {"torch", "torchvision"}  # what Colab brings and the install cell must not replace
 
 CELL_MARK = re.compile(r"^# %%(?P<rest>.*)$")
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?::\s*(?P<todo>.*))?$")
@@ -138,13 +151,66 @@ def variant(lines: list[str], *, solutions: bool) -> list[str]:
     return out
 
 
-def make_notebook(cells: list[Cell], *, solutions: bool):
+def _pyproject(path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def repository_url(pyproject: Path = PYPROJECT) -> str | None:
+    """The course's repository as ``[project.urls]`` names it (key ``Repository``), or None."""
+    urls = _pyproject(pyproject)["project"].get("urls", {})
+    return next((url for key, url in urls.items() if key.lower() == "repository"), None) or None
+
+
+def hosted_requirements(pyproject: Path = PYPROJECT) -> list[str]:
+    """The course's dependencies less those a hosted notebook brings (torch, torchvision)."""
+    dependencies = _pyproject(pyproject)["project"]["dependencies"]
+    return [d for d in dependencies if re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0].lower() not in HOSTED_OWN]
+
+
+def colab_cells(repository: str | None, notebook: str, requirements: list[str]) -> list[Cell]:
+    """A link opening ``notebook`` (its path in the repository) in Colab, and a cell that installs
+    the course there; none when ``repository`` is unset. Colab opens notebooks from GitHub only."""
+    if not repository:
+        return []
+    found = GITHUB.match(repository)
+    if not found:
+        raise SystemExit(
+            f"pyproject.toml: [project.urls] Repository = {repository!r}: Colab opens notebooks from GitHub only; "
+            "give https://github.com/OWNER/REPO (optionally /tree/BRANCH) or remove the key"
+        )
+    owner, repo, branch = found.group("owner"), found.group("repo"), found.group("branch") or "main"
+    link = f"https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/{notebook}"
+    source = f"git+https://github.com/{owner}/{repo}@{branch}"
+    quoted = " ".join(f'"{r}"' for r in requirements)
+    install = f"""\
+# On Colab: install the course (its own torch and JupyterLab stay); anywhere else this does nothing.
+import importlib.util
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("nst_course") is None:
+    %pip install -q --no-deps "nst-course @ {source}"
+    %pip install -q {quoted}"""
+    note = f"[Open this lesson in Colab]({link}): there, run the next cell first; it installs the course."
+    return [Cell("markdown", [note]), Cell("code", install.splitlines())]
+
+
+def colab_for(target: Path) -> list[Cell]:
+    """The Colab cells of the notebook written at ``target``, as pyproject.toml's repository gives them."""
+    return colab_cells(repository_url(), target.relative_to(ROOT).as_posix(), hosted_requirements())
+
+
+def make_notebook(cells: list[Cell], *, solutions: bool, colab: list[Cell] = ()):
+    """The notebook of a lesson; ``colab`` (see colab_cells) goes just before the install check."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     first_code = next((i for i, cell in enumerate(cells) if cell.kind == "code"), len(cells))
-    cells = [*cells[:first_code], Cell("code", INSTALL_CHECK.splitlines()), *cells[first_code:]]
+    cells = [*cells[:first_code], *colab, Cell("code", INSTALL_CHECK.splitlines()), *cells[first_code:]]
     for cell in cells:
         source = "\n".join(cell.lines if cell.kind == "markdown" else variant(cell.lines, solutions=solutions))
         new = nbformat.v4.new_markdown_cell(source) if cell.kind == "markdown" else nbformat.v4.new_code_cell(source)
@@ -233,7 +299,7 @@ def build(source: Path, *, run: bool, timeout: int) -> None:
     cells = parse(source.read_text(encoding="utf-8"))
     built: dict[str, str] = {}  # a notebook's cells -> its stored text: a lesson without exercises runs once
     for target, solutions in zip(targets(source), (False, True), strict=True):
-        nb = make_notebook(cells, solutions=solutions)
+        nb = make_notebook(cells, solutions=solutions, colab=colab_for(target))
         target.parent.mkdir(parents=True, exist_ok=True)
         key = dumps(nb)
         if key in built:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -123,3 +124,11 @@ def test_paintings_name_their_stand_in_offline(offline, tmp_path, monkeypatch):
         assert image.shape[-1] == 32 or image.shape[-2] == 32
         assert "stand-in" in caption
     assert nst.load_painting("town", size=32)[1] == "'town' (built-in)"
+
+
+@pytest.mark.parametrize("notebook", sorted(ROOT.glob("notebooks/**/[0-9][0-9]-*.ipynb")), ids=lambda p: p.stem)
+def test_every_link_in_a_stored_notebook_leads_to_a_file(notebook):
+    text = "\n".join(source for kind, source in _cells(notebook) if kind == "markdown")
+    links = [link for link in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:|#", link)]
+    dead = [link for link in links if not (notebook.parent / link.split("#")[0]).exists()]
+    assert not dead, f"{notebook.relative_to(ROOT)} links files that are not there: {dead}"

@@ -213,6 +213,8 @@ def make_notebook(cells: list[Cell], *, solutions: bool, colab: list[Cell] = ())
     cells = [*cells[:first_code], *colab, Cell("code", INSTALL_CHECK.splitlines()), *cells[first_code:]]
     for cell in cells:
         source = "\n".join(cell.lines if cell.kind == "markdown" else variant(cell.lines, solutions=solutions))
+        if solutions and cell.kind == "markdown":  # one folder deeper: links to the repository go up once more
+            source = source.replace("](../", "](../../")
         new = nbformat.v4.new_markdown_cell(source) if cell.kind == "markdown" else nbformat.v4.new_code_cell(source)
         new.pop("id", None)
         nb.cells.append(new)

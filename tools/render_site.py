@@ -202,9 +202,12 @@ def index_page(pages: list[tuple[str, str, float, str | None]], *, quick: bool) 
 """
 
 
-def write_site(out: Path, rendered: list[tuple[str, object, float]], *, quick: bool) -> list[str]:
+def write_site(
+    out: Path, rendered: list[tuple[str, object, float]], *, quick: bool, base: Path | None = None
+) -> list[str]:
     """Write the pages of executed notebooks ``(title, notebook, seconds)``, with every page and
-    file they link, MathJax and the index, into ``out``. Returns the dead links, one line each."""
+    file they link, MathJax and the index, into ``out``. ``base``: the folder the notebooks came
+    from, which their relative links start from. Returns the dead links, one line each."""
     shutil.copytree(mathjax_source(), out / MATHJAX_FOLDER, dirs_exist_ok=True)
     lessons: dict[Path, str] = {}
     for title, _, _ in rendered:
@@ -215,7 +218,9 @@ def write_site(out: Path, rendered: list[tuple[str, object, float]], *, quick: b
     pages = []
     for title, nb, seconds in rendered:
         page = f"{title}.html"
-        text, wanted, gone = rewrite_links(to_html(nb, title, page=page), base=NOTEBOOKS, page=page, lessons=lessons)
+        text, wanted, gone = rewrite_links(
+            to_html(nb, title, page=page), base=base or NOTEBOOKS, page=page, lessons=lessons
+        )
         (out / page).write_text(text, encoding="utf-8")
         needed |= wanted
         dead += [f"{page}: {link}" for link in gone]
@@ -268,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         rendered.append((source.stem, nb, seconds))
         print(f"{source.name}: executed in {seconds:.0f} s")
-    dead = write_site(out, rendered, quick=args.quick)
+    dead = write_site(out, rendered, quick=args.quick, base=folder)
     for line in dead:
         print(f"dead link: {line} (no such file in the repository)", file=sys.stderr)
     print(f"open {out / 'index.html'}")

@@ -102,7 +102,7 @@ def test_estimating_time_leaves_the_global_generator_alone(net):
 def test_for_network_shows_the_text_for_the_weights_in_use(capsys):
     from types import SimpleNamespace
 
-    from nst_course.engine.vgg import WeightsInfo
+    from nst_course.engine.weights import WeightsInfo
 
     for pretrained, expected in ((True, "seen on ImageNet weights"), (False, "seen on random weights")):
         net = SimpleNamespace(weights=WeightsInfo("x", "some weights", pretrained))

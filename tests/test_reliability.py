@@ -41,7 +41,7 @@ from PIL import Image
 from torchvision.models import vgg19
 
 import nst_course as nst
-from nst_course.engine import vgg
+from nst_course.engine import weights
 from nst_course.media import samples
 
 
@@ -57,7 +57,7 @@ class _RunsCode:
 
 def _hostile_cache(tmp_path, monkeypatch) -> tuple[pathlib.Path, pathlib.Path]:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    cached = vgg.imagenet_cache_path()
+    cached = weights.imagenet_cache_path()
     cached.parent.mkdir(parents=True)
     marker = tmp_path / "code-ran"
     torch.save({"features.0.weight": _RunsCode(marker)}, cached)
@@ -74,7 +74,7 @@ def test_a_tampered_imagenet_cache_file_is_refused_by_its_hash(tmp_path, monkeyp
 
 def test_a_tampered_cache_file_with_a_matching_hash_still_runs_no_code(tmp_path, monkeypatch, offline):
     cached, marker = _hostile_cache(tmp_path, monkeypatch)
-    monkeypatch.setattr(vgg, "_imagenet_sha256_prefix", lambda: hashlib.sha256(cached.read_bytes()).hexdigest()[:8])
+    monkeypatch.setattr(weights, "_imagenet_sha256_prefix", lambda: hashlib.sha256(cached.read_bytes()).hexdigest()[:8])
     with pytest.raises(nst.NSTError, match="could not load the ImageNet"):
         nst.load_vgg19(weights="imagenet", device="cpu")
     assert not marker.exists(), "the cache file was loaded with weights_only=False"
@@ -92,9 +92,9 @@ def test_the_download_checks_the_published_hash(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", download)
     with pytest.raises(nst.NSTError, match="failed their sha256 check"):
         nst.load_vgg19(weights="imagenet", device="cpu")
-    url = vgg._imagenet_weights().url
+    url = weights._imagenet_weights().url
     assert calls == [(url, "dcbb9e9d")] and url.endswith("vgg19-dcbb9e9d.pth")
-    assert not vgg.imagenet_cache_path().exists()
+    assert not weights.imagenet_cache_path().exists()
 
 
 def _features_state(**extra) -> dict:

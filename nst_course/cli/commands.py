@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -14,7 +13,8 @@ from pathlib import Path
 from .._version import __version__
 from ..engine.devices import get_device
 from ..engine.estimate import check_fits, estimate_settings, shape_at, task_layers
-from ..engine.vgg import CONTENT_LAYER, STYLE_LAYERS, WEIGHTS_ENV, export_weights, imagenet_cache_path, load_vgg19
+from ..engine.vgg import CONTENT_LAYER, STYLE_LAYERS, load_vgg19
+from ..engine.weights import WEIGHTS_ENV, export_weights, imagenet_cache_path, weights_variable
 from ..errors import NSTError
 from ..media.files import check_writable
 from ..media.images import load_image
@@ -299,7 +299,7 @@ def _run(args: argparse.Namespace) -> int:
 def _weights(args: argparse.Namespace) -> int:
     if args.action == "info":
         cached = imagenet_cache_path()
-        print(f"${WEIGHTS_ENV}: {os.environ.get(WEIGHTS_ENV) or '(not set: auto)'}")
+        print(f"${WEIGHTS_ENV}: {weights_variable() or '(not set: auto)'}")
         print(f"ImageNet VGG-19 cache: {cached} ({'present' if cached.is_file() else 'not downloaded'})")
         net = load_vgg19(weights=args.weights, progress=False)
         print(f"in use now: {net.weights}")

@@ -439,12 +439,12 @@ def size_line(files: dict[str, int | None]) -> str:
 
 def _pack_weights(folder: Path, spec: str | None) -> tuple[str | None, str]:
     """Export trained weights into ``folder``; (file name or None, a line saying what happened)."""
-    from ..engine.vgg import WEIGHTS_ENV, export_weights, load_vgg19
+    from ..engine.vgg import load_vgg19
+    from ..engine.weights import export_weights
 
-    spec = spec or os.environ.get(WEIGHTS_ENV) or "auto"
     if spec == "none":
         return None, "weights: none packed (--weights none)"
-    net = load_vgg19(weights=spec, device="cpu")
+    net = load_vgg19(weights=spec, device="cpu")  # None: $NST_COURSE_WEIGHTS, else auto
     if not net.weights.pretrained:
         return None, (
             f"weights: NOT packed: the weights here are {net.weights}, not trained ones. Run "

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.cli.commands import main
+from nst_course.cli import main
 from nst_course.course import analysis
 from nst_course.course.checks import check_mean_covariance_loss, check_tv_loss
 from nst_course.engine import colour, losses

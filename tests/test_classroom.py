@@ -556,7 +556,8 @@ def _trained_looking_weights(path: Path) -> Path:
     """An exported weights file that says it is trained (untrained values: nothing is downloaded)."""
     import torch
 
-    from nst_course.engine.vgg import export_weights, load_vgg19
+    from nst_course.engine.vgg import load_vgg19
+    from nst_course.engine.weights import export_weights
 
     export_weights(load_vgg19(weights="random", device="cpu"), path)
     payload = torch.load(path, weights_only=True)

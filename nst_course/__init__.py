@@ -3,7 +3,7 @@
 The lessons import everything from here::
 
     import nst_course as nst
-    net = nst.load_vgg19()                       # weights: see nst_course.engine.vgg
+    net = nst.load_vgg19()                       # weights: see nst_course.engine.weights
     photo = nst.load_image("town", size=256)
     result = nst.reconstruct(photo, layer="relu4_2", net=net, steps=100)
 
@@ -67,10 +67,9 @@ _WHERE = {
         "STYLE_LAYERS",
         "VGG19",
         "describe_layers",
-        "export_weights",
         "load_vgg19",
-        "resolve_weights",
     ),
+    "engine.weights": ("export_weights", "resolve_weights"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.cli.commands import main
+from nst_course.cli import main
 from nst_course.course.examples import layer_geometry, top_patches
 
 FAST = ["--size", "32", "--steps", "2", "--weights", "random", "-q"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.cli.commands import main
+from nst_course.cli import main
 from nst_course.course import analysis
 from nst_course.course.checks import check_mean_covariance_loss, check_tv_loss
 from nst_course.engine import colour, losses
@@ -405,7 +405,7 @@ def test_lesson_05_shows_trained_and_untrained_side_by_side_when_trained_weights
     import nbformat
     from nbclient import NotebookClient
 
-    from nst_course.engine.vgg import export_weights
+    from nst_course.engine.weights import export_weights
 
     path = export_weights(nst.load_vgg19(weights="random", seed=1), tmp_path / "stand-in.pth")
     payload = torch.load(path, weights_only=True)

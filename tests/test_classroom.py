@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from nst_course.cli.commands import main
+from nst_course.cli import main
 from nst_course.course import classroom
+from nst_course.course import pack as offline
+from nst_course.course import wheels as course_wheels
 from nst_course.errors import NSTError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +181,20 @@ def test_copying_the_lessons_never_loads_torch(start, tmp_path):
     assert peak_mb < 100, f"copying the lessons peaked at {peak_mb:.0f} MB"
 
 
+def test_the_classroom_commands_modules_import_no_torch():
+    """lessons, lab and pack: their parsers and modules take the standard library only."""
+    code = (
+        "import sys\n"
+        "from nst_course.cli import build_parser\n"
+        "build_parser(['lessons', 'lab', 'pack'])\n"
+        "import nst_course.cli.lab, nst_course.cli.lessons, nst_course.cli.pack\n"
+        "print(sorted(m for m in ('torch', 'torchvision', 'numpy', 'matplotlib', 'PIL') if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_the_light_entry_keeps_one_line_errors(tmp_path, capsys):
     from nst_course.cli import main as entry_main
 
@@ -208,8 +224,8 @@ def test_wheel_requirements_leave_out_the_extras(tmp_path):
     requires.append('tomli>=2; python_version < "3.11"')
     wheel = _fake_wheel(tmp_path, requires)
     kept = ["torch>=2.1", "numpy>=1.24", 'tomli>=2; python_version < "3.11"']
-    assert classroom.wheel_requirements(wheel) == kept
-    assert classroom.wheel_requirements(wheel, extras=("lab",)) == [*kept[:2], "jupyterlab>=4.0", kept[2]]
+    assert course_wheels.wheel_requirements(wheel) == kept
+    assert course_wheels.wheel_requirements(wheel, extras=("lab",)) == [*kept[:2], "jupyterlab>=4.0", kept[2]]
 
 
 # --------------------------------------------------------------------------- packaging
@@ -247,7 +263,7 @@ def test_jupyterlab_is_an_extra_that_the_script_installs():
     assert [_name(r) for r in project["optional-dependencies"]["lab"]] == ["jupyterlab"]
     script = (ROOT / "course.sh").read_text(encoding="utf-8")
     assert re.findall(r'^\s+setup "(.*?)"', script, re.MULTILINE) == ["[lab]", "[lab]", "[test,lab]"]
-    assert '"nst-course[lab]"' in classroom.install_command()  # a pack installs JupyterLab too
+    assert '"nst-course[lab]"' in offline.install_command()  # a pack installs JupyterLab too
     assert "Framework :: Jupyter :: JupyterLab :: 4" not in project["classifiers"]  # not a lab extension
 
 
@@ -279,16 +295,16 @@ def teacher_cache(tmp_path, monkeypatch):
 
 
 def test_pack_writes_the_room_folder(tmp_path, fake_lessons, teacher_cache, monkeypatch):
-    monkeypatch.setattr(classroom.subprocess, "run", lambda *a, **k: pytest.fail("--no-deps runs no pip"))
+    monkeypatch.setattr(offline.subprocess, "run", lambda *a, **k: pytest.fail("--no-deps runs no pip"))
     wheel = _fake_wheel(tmp_path, ["torch>=2.1", "numpy>=1.24"])
-    options = classroom.PackOptions(course_wheel=wheel, dependencies=False, weights="random", paintings="cached")
-    lines = classroom.pack(tmp_path / "pack", options, say=lambda line: pytest.fail(f"said {line}"))
+    options = offline.PackOptions(course_wheel=wheel, dependencies=False, weights="random", paintings="cached")
+    lines = offline.pack(tmp_path / "pack", options, say=lambda line: pytest.fail(f"said {line}"))
     pack = tmp_path / "pack"
     assert sorted(p.name for p in (pack / "wheels").iterdir()) == [wheel.name]
     assert (pack / "cache" / "images" / "starry_night.jpg").is_file()
     assert sorted(p.name for p in (pack / "lessons").rglob("*.ipynb")) == ["00-a.ipynb", "00-a.ipynb", "01-b.ipynb"]
     readme = (pack / "README.md").read_text()
-    assert classroom.install_command() in readme
+    assert offline.install_command() in readme
     assert "weights: NOT packed" in readme and "NST_COURSE_WEIGHTS=" not in readme
     assert "paintings missing" in readme and "the_scream" in readme
     assert "every dependency of nst-course already installed" in readme
@@ -296,8 +312,8 @@ def test_pack_writes_the_room_folder(tmp_path, fake_lessons, teacher_cache, monk
 
 
 def test_pip_gets_both_linux_tags_and_the_python(tmp_path):
-    options = classroom.PackOptions(platforms=["manylinux2014_x86_64", "win_amd64"], python="3.11")
-    command = classroom.pip_download_command(tmp_path, ["numpy>=1.24", "torch>=2.1"], options)
+    options = offline.PackOptions(platforms=["manylinux2014_x86_64", "win_amd64"], python="3.11")
+    command = offline.pip_download_command(tmp_path, ["numpy>=1.24", "torch>=2.1"], options)
     assert command[:4] == [sys.executable, "-m", "pip", "download"]
     assert command[4:] == [
         *("--dest", str(tmp_path), "--only-binary=:all:"),
@@ -305,21 +321,21 @@ def test_pip_gets_both_linux_tags_and_the_python(tmp_path):
         *("--python-version", "3.11", "--implementation", "cp"),
         *("numpy>=1.24", "torch>=2.1"),
     ]
-    resolve = classroom.pip_resolve_command(tmp_path / "report.json", ["numpy>=1.24"], options)
+    resolve = offline.pip_resolve_command(tmp_path / "report.json", ["numpy>=1.24"], options)
     assert resolve[3:6] == ["install", "--dry-run", "--ignore-installed"]
     assert resolve[resolve.index("--report") + 1] == str(tmp_path / "report.json")
     assert command[command.index("--platform") :] == resolve[resolve.index("--platform") :][:-1] + command[-2:]
-    assert classroom.linux_platforms(["linux_aarch64"]) == [
+    assert course_wheels.linux_platforms(["linux_aarch64"]) == [
         "linux_aarch64",
         "manylinux_2_28_aarch64",
         "manylinux2014_aarch64",
     ]
-    assert "--platform" not in classroom.pip_download_command(tmp_path, ["numpy"], classroom.PackOptions())
+    assert "--platform" not in offline.pip_download_command(tmp_path, ["numpy"], offline.PackOptions())
 
 
 def test_the_command_line_takes_several_platforms(tmp_path, monkeypatch):
     seen = {}
-    monkeypatch.setattr(classroom, "pack", lambda folder, options: seen.setdefault("options", options) and [])
+    monkeypatch.setattr(offline, "pack", lambda folder, options: seen.setdefault("options", options) and [])
     assert main(["pack", str(tmp_path / "p"), "--platform", "macosx_11_0_arm64", "--platform", "win_amd64"]) == 0
     assert list(seen["options"].platforms) == ["macosx_11_0_arm64", "win_amd64"]
 
@@ -345,10 +361,10 @@ VISION_CPU = "torchvision-0.20.1+cpu-cp311-cp311-linux_x86_64.whl"
     ],
 )
 def test_a_torch_wheel_needs_its_own_torchvision(names, refusal, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(classroom, "build_wheel", lambda *a, **k: pytest.fail("refused before any work"))
+    monkeypatch.setattr(offline, "build_wheel", lambda *a, **k: pytest.fail("refused before any work"))
     wheels = [_wheel_file(tmp_path, name) for name in names]
     with pytest.raises(NSTError, match=refusal):
-        classroom.check_torch_pair(wheels)
+        course_wheels.check_torch_pair(wheels)
     command = ["pack", str(tmp_path / "room"), *(arg for w in wheels for arg in ("--wheel", str(w)))]
     assert main(command) == 2
     err = capsys.readouterr().err
@@ -357,13 +373,13 @@ def test_a_torch_wheel_needs_its_own_torchvision(names, refusal, tmp_path, capsy
 
 
 def test_a_matching_cpu_pair_is_accepted(tmp_path):
-    classroom.check_torch_pair([_wheel_file(tmp_path, TORCH_CPU), _wheel_file(tmp_path, VISION_CPU)])
+    course_wheels.check_torch_pair([_wheel_file(tmp_path, TORCH_CPU), _wheel_file(tmp_path, VISION_CPU)])
     both = [
         "torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl",
         "torchvision-0.29.1-cp311-cp311-manylinux_2_28_x86_64.whl",
     ]
-    classroom.check_torch_pair([_wheel_file(tmp_path, name) for name in both])  # constraints.txt's pair
-    classroom.check_torch_pair([_wheel_file(tmp_path, "six-1.17.0-py2.py3-none-any.whl")])
+    course_wheels.check_torch_pair([_wheel_file(tmp_path, name) for name in both])  # constraints.txt's pair
+    course_wheels.check_torch_pair([_wheel_file(tmp_path, "six-1.17.0-py2.py3-none-any.whl")])
 
 
 def test_the_download_size_is_read_from_pips_report(tmp_path):
@@ -378,9 +394,9 @@ def test_the_download_size_is_read_from_pips_report(tmp_path):
             {"download_info": {"url": (tmp_path / "gone-1.0-py3-none-any.whl").as_uri()}},
         ]
     }
-    sizes = classroom.download_sizes(report)
+    sizes = course_wheels.download_sizes(report)
     assert sizes == {big.name: 3_000_000, small.name: 1000, "gone-1.0-py3-none-any.whl": None}
-    line = classroom.size_line(sizes)
+    line = course_wheels.size_line(sizes)
     assert (
         line.startswith("the pack will download 3 wheels, 3 MB (largest: torch-2.5.1") and "1 of unknown size" in line
     )
@@ -390,7 +406,7 @@ def test_pack_refuses_a_folder_in_use(tmp_path):
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "x").write_text("x")
     with pytest.raises(NSTError, match="not an empty folder"):
-        classroom.pack(tmp_path / "used")
+        offline.pack(tmp_path / "used")
 
 
 # --------------------------------------------------------------------------- fresh environments (slow)
@@ -489,7 +505,7 @@ def _kernel_line(result: dict) -> list[str]:
 
 @pytest.fixture(scope="session")
 def course_wheel(tmp_path_factory):
-    return classroom.build_wheel(tmp_path_factory.mktemp("wheel"))
+    return course_wheels.build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.mark.slow
@@ -540,7 +556,8 @@ def _trained_looking_weights(path: Path) -> Path:
     """An exported weights file that says it is trained (untrained values: nothing is downloaded)."""
     import torch
 
-    from nst_course.engine.vgg import export_weights, load_vgg19
+    from nst_course.engine.vgg import load_vgg19
+    from nst_course.engine.weights import export_weights
 
     export_weights(load_vgg19(weights="random", device="cpu"), path)
     payload = torch.load(path, weights_only=True)
@@ -575,7 +592,7 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     )
     assert done.returncode == 0, done.stderr
     readme = (pack / "README.md").read_text()
-    install = classroom.install_command()
+    install = offline.install_command()
     assert install in readme
     assert 'export NST_COURSE_WEIGHTS="$PACK/weights/vgg19-features.pth"' in readme
 
@@ -649,7 +666,7 @@ def test_a_real_pack_for_linux_installs_with_no_index_and_transfers(course_wheel
         (building,) = tmp_path.glob(".room.*.building")  # the pack is built beside its folder, then renamed
         said.append((line, sorted(p.name for p in (building / "wheels").iterdir())))
 
-    options = classroom.PackOptions(
+    options = offline.PackOptions(
         platforms=["manylinux2014_x86_64"],
         python="3.11",
         torch=False,  # gigabytes: the learner's torch comes from this environment (below)
@@ -658,7 +675,7 @@ def test_a_real_pack_for_linux_installs_with_no_index_and_transfers(course_wheel
         paintings="cached",
     )
     try:
-        classroom.pack(room, options, say=say)
+        offline.pack(room, options, say=say)
     except NSTError as exc:
         if "Could not find" in str(exc) or "network" in str(exc):
             pytest.skip(f"no package index reachable here: {exc}")
@@ -684,7 +701,7 @@ def test_a_real_pack_for_linux_installs_with_no_index_and_transfers(course_wheel
     env = _clean_env(learner, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", PIP_CONFIG_FILE=os.devnull)
     env = {k: v for k, v in env.items() if k not in ("NST_COURSE_WEIGHTS", "PIP_FIND_LINKS", "PIP_INDEX_URL")}
     env = {k: v for k, v in env.items() if k != "PIP_EXTRA_INDEX_URL"}  # only the pack: no index, no other folder
-    install = classroom.install_command(str(room / "wheels"))
+    install = offline.install_command(str(room / "wheels"))
     subprocess.run(["bash", "-c", install], check=True, env=env, cwd=learner, timeout=600)
     done = subprocess.run(
         ["nst-course", "transfer", "town", "swirls", "--size", "64", "--steps", "3", "-q", "-o", "out.png"],

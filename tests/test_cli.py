@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +16,42 @@ import torch
 from PIL import Image
 
 import nst_course as nst
-from nst_course.cli.commands import main
+from nst_course import cli
+from nst_course.cli import COMMANDS, build_parser, main
 
 FAST = ["--size", "32", "--steps", "3", "--weights", "random", "-q"]
+
+
+def test_one_table_names_every_subcommand_and_its_module():
+    """COMMANDS is the only list of subcommands: each module of cli/ carries some, and adds exactly those."""
+    helpers = {"__init__", "parsing"}  # the table itself, and what the parsers share
+    modules = {path.stem for path in Path(cli.__file__).parent.glob("*.py")} - helpers
+    assert set(COMMANDS.values()) == modules
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(subparsers.choices) == list(COMMANDS)
+    for module in modules:
+        names = [name for name, owner in COMMANDS.items() if owner == module]
+        alone = next(a for a in build_parser(names)._actions if isinstance(a, argparse._SubParsersAction))
+        assert list(alone.choices) == names, module
+
+
+def test_a_mistake_warning_and_interruption_are_one_line_each(capsys):
+    def mistake() -> int:
+        raise nst.NSTError("say what to do")
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    def warns() -> int:
+        warnings.warn("look out", stacklevel=1)
+        return 0
+
+    before = warnings.showwarning
+    assert [cli.one_line(f) for f in (mistake, interrupted, warns)] == [2, 130, 0]
+    assert warnings.showwarning is before
+    assert capsys.readouterr().err == (
+        "nst-course: error: say what to do\nnst-course: interrupted\nnst-course: warning: look out\n"
+    )
 
 
 def test_transfer_saves_a_png_with_settings_seed_and_weights(tmp_path, capsys):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import nst_course as nst
-from nst_course.cli.commands import main
+from nst_course.cli import main
 from nst_course.engine import estimate, tasks
 
 LAYERS = ["relu4_2", *nst.STYLE_LAYERS]
@@ -88,7 +88,7 @@ def test_a_run_that_fits_is_not_refused(net, little_memory):
 
 
 def test_the_command_line_refuses_before_loading_the_network(tmp_path, little_memory, monkeypatch, capsys):
-    from nst_course.cli import commands as cli
+    from nst_course.cli import tasks as cli
 
     def never(*args, **kwargs):
         raise AssertionError("the network was loaded")

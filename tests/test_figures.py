@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.cli.commands import main
+from nst_course.cli import main
 from nst_course.paper import figures
 
 TINY = {"size": 32, "steps": 8}

@@ -25,10 +25,14 @@ MODULES = sorted(
 #: Modules that need no docstring examples, and why. Every other module must have some.
 WITHOUT_EXAMPLES = {
     "_version": "one string",
-    "cli": "run as a program in tests/test_classroom.py and tests/test_cli.py",
     "cli.atlas": "run as a program in tests/test_atlas.py",
-    "cli.commands": "run as a program in tests/test_cli.py",
     "cli.figure": "run as a program in tests/test_figures.py",
+    "cli.lab": "run as a program in tests/test_classroom.py",
+    "cli.lessons": "run as a program in tests/test_classroom.py",
+    "cli.pack": "run as a program in tests/test_classroom.py",
+    "cli.samples": "run as a program in tests/test_cli.py",
+    "cli.tasks": "run as a program in tests/test_cli.py",
+    "cli.weights": "run as a program in tests/test_cli.py",
     "course": "a package docstring",
     "course.checks.channel": "runs VGG-19; tests/test_checks_channel.py",
     "course.checks.harness": "the checks' machinery; tests/test_checks.py",
@@ -102,7 +106,7 @@ def test_estimating_time_leaves_the_global_generator_alone(net):
 def test_for_network_shows_the_text_for_the_weights_in_use(capsys):
     from types import SimpleNamespace
 
-    from nst_course.engine.vgg import WeightsInfo
+    from nst_course.engine.weights import WeightsInfo
 
     for pretrained, expected in ((True, "seen on ImageNet weights"), (False, "seen on random weights")):
         net = SimpleNamespace(weights=WeightsInfo("x", "some weights", pretrained))

@@ -41,7 +41,7 @@ from PIL import Image
 from torchvision.models import vgg19
 
 import nst_course as nst
-from nst_course.engine import vgg
+from nst_course.engine import weights
 from nst_course.media import samples
 
 
@@ -57,7 +57,7 @@ class _RunsCode:
 
 def _hostile_cache(tmp_path, monkeypatch) -> tuple[pathlib.Path, pathlib.Path]:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    cached = vgg.imagenet_cache_path()
+    cached = weights.imagenet_cache_path()
     cached.parent.mkdir(parents=True)
     marker = tmp_path / "code-ran"
     torch.save({"features.0.weight": _RunsCode(marker)}, cached)
@@ -74,7 +74,7 @@ def test_a_tampered_imagenet_cache_file_is_refused_by_its_hash(tmp_path, monkeyp
 
 def test_a_tampered_cache_file_with_a_matching_hash_still_runs_no_code(tmp_path, monkeypatch, offline):
     cached, marker = _hostile_cache(tmp_path, monkeypatch)
-    monkeypatch.setattr(vgg, "_imagenet_sha256_prefix", lambda: hashlib.sha256(cached.read_bytes()).hexdigest()[:8])
+    monkeypatch.setattr(weights, "_imagenet_sha256_prefix", lambda: hashlib.sha256(cached.read_bytes()).hexdigest()[:8])
     with pytest.raises(nst.NSTError, match="could not load the ImageNet"):
         nst.load_vgg19(weights="imagenet", device="cpu")
     assert not marker.exists(), "the cache file was loaded with weights_only=False"
@@ -92,9 +92,9 @@ def test_the_download_checks_the_published_hash(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", download)
     with pytest.raises(nst.NSTError, match="failed their sha256 check"):
         nst.load_vgg19(weights="imagenet", device="cpu")
-    url = vgg._imagenet_weights().url
+    url = weights._imagenet_weights().url
     assert calls == [(url, "dcbb9e9d")] and url.endswith("vgg19-dcbb9e9d.pth")
-    assert not vgg.imagenet_cache_path().exists()
+    assert not weights.imagenet_cache_path().exists()
 
 
 def _features_state(**extra) -> dict:
@@ -146,18 +146,18 @@ def test_an_output_made_meanwhile_by_another_run_is_never_replaced(tmp_path):
 
 
 def test_the_command_line_does_not_replace_a_result_another_run_saved_meanwhile(tmp_path, monkeypatch, capsys):
-    from nst_course.cli import commands as cli
+    from nst_course.cli import main, tasks
 
     out = tmp_path / "out.png"
-    real = cli.reconstruct
+    real = tasks.reconstruct
 
     def racing(*args, **kwargs):
         result = real(*args, **kwargs)
         out.write_bytes(b"the other run's result")
         return result
 
-    monkeypatch.setattr(cli, "reconstruct", racing)
-    assert cli.main(["reconstruct", "town", "--layer", "relu1_1", "-o", str(out), *FAST]) == 2
+    monkeypatch.setattr(tasks, "reconstruct", racing)
+    assert main(["reconstruct", "town", "--layer", "relu1_1", "-o", str(out), *FAST]) == 2
     assert "exists; choose another name or add --overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"the other run's result"
 
@@ -167,12 +167,14 @@ FAST = ["--size", "32", "--steps", "2", "--weights", "random", "-q"]
 
 @pytest.mark.parametrize("place", ["read-only folder", "folder as target", "file as folder"])
 def test_an_unwritable_output_is_refused_before_the_network_loads(tmp_path, monkeypatch, capsys, place):
-    from nst_course.cli import commands as cli
+    from nst_course.cli import main, tasks
+    from nst_course.cli import weights as weights_cli
 
     def no_network(**kwargs):
         raise AssertionError("the network was loaded before the output place was checked")
 
-    monkeypatch.setattr(cli, "load_vgg19", no_network)
+    monkeypatch.setattr(tasks, "load_vgg19", no_network)
+    monkeypatch.setattr(weights_cli, "load_vgg19", no_network)
     if place == "read-only folder":  # /proc refuses new files even to root
         target, export = pathlib.Path("/proc/nst-out.png"), pathlib.Path("/proc/nst-out.pth")
     elif place == "folder as target":
@@ -181,8 +183,8 @@ def test_an_unwritable_output_is_refused_before_the_network_loads(tmp_path, monk
     else:
         (tmp_path / "file").write_text("x")
         target, export = tmp_path / "file" / "out.png", tmp_path / "file" / "out.pth"
-    assert cli.main(["reconstruct", "town", "-o", str(target), *FAST]) == 2
-    assert cli.main(["weights", "export", str(export), "--weights", "random"]) == 2
+    assert main(["reconstruct", "town", "-o", str(target), *FAST]) == 2
+    assert main(["weights", "export", str(export), "--weights", "random"]) == 2
     err = capsys.readouterr().err
     assert err.count("nst-course: error:") == 2 and "Traceback" not in err, err
 
@@ -230,9 +232,9 @@ def test_scales_that_end_at_the_size_are_accepted():
 
 @pytest.mark.parametrize("args", [["reconstruct", "town", "--layer", ""], ["texture", "mosaic", "--layers", ","]])
 def test_an_empty_layer_list_on_the_command_line_is_one_line(tmp_path, capsys, args):
-    from nst_course.cli import commands as cli
+    from nst_course.cli import main
 
-    assert cli.main([*args, "-o", str(tmp_path / "o.png"), *FAST]) == 2
+    assert main([*args, "-o", str(tmp_path / "o.png"), *FAST]) == 2
     assert "no layers given" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
 
 
@@ -291,7 +293,7 @@ def test_ctrl_c_while_the_command_line_starts_is_one_line(tmp_path, start):
         "import sys, runpy\n"
         "class Stop:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'nst_course.cli.commands':\n"
+        "        if name == 'nst_course.cli.tasks':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Stop())\n"
         f"{start}\n"
@@ -476,23 +478,23 @@ def test_a_fifo_named_as_an_image_is_refused_at_once(tmp_path):
 
 @pytest.mark.parametrize("size", ["5000", "3"])
 def test_a_figure_at_an_impossible_size_is_refused_before_any_memory_is_taken(tmp_path, monkeypatch, capsys, size):
-    from nst_course.cli import commands as cli
     from nst_course.cli import figure as figures_cli
+    from nst_course.cli import main
 
     monkeypatch.setattr(figures_cli, "load_vgg19", lambda **kw: pytest.fail("the network was loaded first"))
-    assert cli.main(["figure", "4", "--out", str(tmp_path / "f"), "--size", size, "--weights", "random", "-q"]) == 2
+    assert main(["figure", "4", "--out", str(tmp_path / "f"), "--size", size, "--weights", "random", "-q"]) == 2
     assert "size must be a whole number of pixels from 16 to 4096" in capsys.readouterr().err
     assert not (tmp_path / "f").exists()
 
 
 def test_a_figure_too_large_for_the_memory_is_refused_first(tmp_path, monkeypatch, capsys):
-    from nst_course.cli import commands as cli
     from nst_course.cli import figure as figures_cli
+    from nst_course.cli import main
     from nst_course.engine import estimate
 
     monkeypatch.setattr(figures_cli, "load_vgg19", lambda **kw: pytest.fail("the network was loaded first"))
     monkeypatch.setattr(estimate, "available_bytes", lambda device: 64 * 2**20)
-    assert cli.main(["figure", "4", "--out", str(tmp_path / "f"), "--size", "2048", "--weights", "random"]) == 2
+    assert main(["figure", "4", "--out", str(tmp_path / "f"), "--size", "2048", "--weights", "random"]) == 2
     assert "more memory" in capsys.readouterr().err
 
 
@@ -516,7 +518,7 @@ def shipped_lessons(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["manifest is a list", "folder where a notebook goes", "read-only destination"])
 def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, damage):
-    from nst_course.cli import commands as cli
+    from nst_course.cli import main
     from nst_course.course import classroom
 
     work = tmp_path / "work"
@@ -527,7 +529,7 @@ def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, 
         (work / "00-a.ipynb").mkdir()
     else:
         work = pathlib.Path("/proc/nst-lessons")  # /proc refuses new files even to root
-    status = cli.main(["lessons", str(work)])
+    status = main(["lessons", str(work)])
     err = capsys.readouterr().err
     assert "Traceback" not in err
     if damage == "read-only destination":
@@ -546,11 +548,11 @@ def test_lessons_survives_an_odd_destination(tmp_path, shipped_lessons, capsys, 
     ],
 )
 def test_a_failed_pack_leaves_nothing_so_the_retry_is_not_refused(tmp_path, monkeypatch, options, message):
-    from nst_course.course import classroom
+    from nst_course.course import pack as offline
 
-    monkeypatch.setattr(classroom, "build_wheel", lambda wheels: _fake_course_wheel(wheels))
+    monkeypatch.setattr(offline, "build_wheel", lambda wheels: _fake_course_wheel(wheels))
     monkeypatch.setattr(
-        classroom.subprocess,
+        offline.subprocess,
         "run",
         lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "no such platform"),
     )
@@ -558,7 +560,7 @@ def test_a_failed_pack_leaves_nothing_so_the_retry_is_not_refused(tmp_path, monk
     settings = {"weights": "none", "paintings": "none", "dependencies": False} | options
     for _ in range(2):  # the retry gets the same message, not "not an empty folder"
         with pytest.raises(nst.NSTError, match=message):
-            classroom.pack(folder, classroom.PackOptions(**settings))
+            offline.pack(folder, offline.PackOptions(**settings))
         assert not folder.exists() and list(tmp_path.iterdir()) == []
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +13,7 @@ from torch import nn
 from torchvision.models import vgg19
 
 import nst_course as nst
-from nst_course.engine import vgg
+from nst_course.engine import vgg, weights
 
 
 def test_layer_table_matches_torchvision_module_types():
@@ -55,7 +57,7 @@ def test_normalisation_happens_inside_and_leaves_the_input_alone(net, small_imag
     conv = net.layers.conv1_1
     expected = conv((small_image - net.mean) / net.std)
     assert torch.allclose(out, expected)
-    mean, std = vgg._imagenet_normalisation()
+    mean, std = weights.imagenet_normalisation()
     assert torch.allclose(net.mean.flatten(), torch.tensor(mean)) and torch.allclose(
         net.std.flatten(), torch.tensor(std)
     )
@@ -105,7 +107,7 @@ def test_random_weights_are_seeded_and_named():
 
 
 def test_weights_come_from_the_environment_variable(monkeypatch):
-    monkeypatch.setenv(vgg.WEIGHTS_ENV, "random")
+    monkeypatch.setenv(weights.WEIGHTS_ENV, "random")
     assert nst.load_vgg19(device="cpu").weights.kind == "random"
 
 
@@ -125,14 +127,24 @@ def test_network_describes_itself(net):
     }
 
 
-def test_only_resolve_weights_reads_the_environment(monkeypatch):
-    monkeypatch.setenv(vgg.WEIGHTS_ENV, "  ")
-    assert vgg.resolve_weights() == "auto"
-    monkeypatch.setenv(vgg.WEIGHTS_ENV, "/data/vgg19.pth")
-    assert vgg.resolve_weights() == "/data/vgg19.pth"
-    assert vgg.resolve_weights("random") == "random", "an explicit choice wins over the variable"
+def test_resolve_weights_takes_the_environment_as_the_default(monkeypatch):
+    monkeypatch.setenv(weights.WEIGHTS_ENV, "  ")
+    assert weights.resolve_weights() == "auto"
+    monkeypatch.setenv(weights.WEIGHTS_ENV, "/data/vgg19.pth")
+    assert weights.resolve_weights() == "/data/vgg19.pth"
+    assert weights.resolve_weights("random") == "random", "an explicit choice wins over the variable"
     with pytest.raises(nst.NSTError, match="weights must be"):
-        vgg.resolve_weights("none")
+        weights.resolve_weights("none")
+
+
+def test_one_function_reads_the_weights_variable():
+    """weights_variable is the only reader: the API, the commands and the pack all go through it."""
+    package = Path(nst.__file__).resolve().parent
+    reads = re.compile(r"(environ|getenv)\b[^\n]*(WEIGHTS_ENV|NST_COURSE_WEIGHTS)")
+    readers = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py") if reads.search(p.read_text()))
+    assert readers == ["engine/weights.py"]
+    source = (package / "engine" / "weights.py").read_text()
+    assert len(reads.findall(source)) == 1 and "def weights_variable" in source
 
 
 def _stand_in_vgg19(seed: int) -> nn.Module:
@@ -150,7 +162,7 @@ def _stand_in_vgg19(seed: int) -> nn.Module:
 
 
 def _features_of(model_features: nn.Sequential, image: torch.Tensor, upto: int) -> torch.Tensor:
-    mean, std = vgg._imagenet_normalisation()
+    mean, std = weights.imagenet_normalisation()
     x = (image - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     with torch.no_grad():
         return model_features[: upto + 1](x)
@@ -217,7 +229,7 @@ def test_imagenet_without_network_is_a_clear_error(tmp_path, monkeypatch, offlin
 
 def test_a_damaged_cache_file_is_a_clear_error_and_auto_falls_back(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    cached = vgg.imagenet_cache_path()
+    cached = weights.imagenet_cache_path()
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"half a download")
     with pytest.raises(nst.NSTError, match="is damaged, delete it"):
@@ -229,7 +241,7 @@ def test_a_damaged_cache_file_is_a_clear_error_and_auto_falls_back(tmp_path, mon
 def test_imagenet_and_auto_use_torchs_cache(tmp_path, monkeypatch, offline, small_image):
     """A file already in torch's cache is used without any network (as after one download)."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    cached = vgg.imagenet_cache_path()
+    cached = weights.imagenet_cache_path()
     assert cached.parent == tmp_path / "hub" / "checkpoints" and cached.name.startswith("vgg19-")
     cached.parent.mkdir(parents=True)
     model = _stand_in_vgg19(7)
@@ -238,7 +250,7 @@ def test_imagenet_and_auto_use_torchs_cache(tmp_path, monkeypatch, offline, smal
     torch.save(model.state_dict(), cached)
     # the stand-in is not the published file: let its own hash be the one expected
     prefix = hashlib.sha256(cached.read_bytes()).hexdigest()[:8]
-    monkeypatch.setattr(vgg, "_imagenet_sha256_prefix", lambda: prefix)
+    monkeypatch.setattr(weights, "_imagenet_sha256_prefix", lambda: prefix)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no fallback warning: the cache is found
         for spec in ("imagenet", "auto"):

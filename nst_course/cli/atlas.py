@@ -16,7 +16,7 @@ from pathlib import Path
 from ..engine.vgg import check_layers
 from ..errors import NSTError
 
-__all__ = ["add_command", "atlas_layers", "run_command"]
+__all__ = ["add_parser", "atlas_layers", "run"]
 
 
 def atlas_layers(text: str) -> list[str]:
@@ -33,7 +33,7 @@ def _channels(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated channel numbers, not {text!r}") from None
 
 
-def add_command(sub) -> None:
+def add_parser(sub) -> None:
     """Add ``atlas`` to the command line's subcommands."""
     from ..engine.featurevis import VisSettings
 
@@ -65,7 +65,7 @@ def _outputs(output: str, layers: list[str], overwrite: bool) -> list[Path]:
     return paths
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Draw and save the atlas of each layer asked for."""
     from ..course.atlases import atlas, atlas_seconds, check_channels, default_channels
     from ..engine.featurevis import VisSettings

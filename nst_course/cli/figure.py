@@ -22,7 +22,7 @@ from ..errors import NSTError
 from ..media.files import check_writable
 from ..paper.figures import FIGURES, PANEL_COUNTS, SIZE, STEPS, estimate_figure_seconds, save_panel
 
-__all__ = ["add_command", "figure_numbers", "run_command"]
+__all__ = ["add_parser", "figure_numbers", "run"]
 
 
 def figure_numbers(text: str) -> list[int]:
@@ -34,7 +34,7 @@ def figure_numbers(text: str) -> list[int]:
     raise NSTError(f"no figure {text!r}: choose one of {', '.join(map(str, FIGURES))} or all")
 
 
-def add_command(sub) -> None:
+def add_parser(sub) -> None:
     """Add ``figure`` to the command line's subcommands."""
     p = sub.add_parser("figure", help="rerun one of the paper's figures 3 to 7 (or all) and save it with its panels")
     p.add_argument("number", help="3, 4, 5, 6, 7 or all")
@@ -48,7 +48,7 @@ def add_command(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Render the figures asked for; 130 if Ctrl-C cut one short (its finished panels are saved)."""
     from tqdm.auto import tqdm
 

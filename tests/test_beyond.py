@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from support import load_tool
 
 import nst_course as nst
 from nst_course.cli import main
@@ -217,10 +216,7 @@ def test_the_shuffle_check_fails_for_a_position_dependent_gram(net, images, monk
 
 def _lesson_cell(marker: str) -> str:
     """The code of lesson 05's one code cell that contains ``marker``."""
-    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
-    build = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_notebooks", build)
-    spec.loader.exec_module(build)
+    build = load_tool("build_notebooks")
     cells = build.parse((ROOT / "lessons" / "05-beyond-the-paper.py").read_text(encoding="utf-8"))
     (found,) = [cell for cell in cells if cell.kind == "code" and marker in "\n".join(cell.lines)]
     return "\n".join(found.lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from support import load_tool
 
 import nst_course as nst
 from nst_course.course import checks
@@ -486,15 +487,10 @@ def test_the_check_modules_docstring_examples_run():
 
 def _lesson_loop(*, solutions, change=("", "")):
     """``loop`` from lesson 03's source, learner's or solution version, with one piece of it changed."""
-    import importlib.util
-    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("build_notebooks", root / "tools" / "build_notebooks.py")
-    build = importlib.util.module_from_spec(spec)
-    build = sys.modules.setdefault("build_notebooks", build)
-    spec.loader.exec_module(build)
+    build = load_tool("build_notebooks")
     cells = build.parse((root / "lessons" / "03-full-transfer.py").read_text(encoding="utf-8"))
     (cell,) = [c for c in cells if c.kind == "code" and any(line.startswith("def loop(") for line in c.lines)]
     code = "\n".join(build.variant(cell.lines, solutions=solutions))

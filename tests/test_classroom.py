@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support import load_tool
 
 from nst_course.cli import main
 from nst_course.course import classroom
@@ -33,15 +34,7 @@ from nst_course.errors import NSTError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_notebooks", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _builder()
+build = load_tool("build_notebooks")
 
 
 # --------------------------------------------------------------------------- the install check cell

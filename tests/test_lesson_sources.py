@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from support import load_tool
 
 import nst_course as nst
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_notebooks", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _builder()
+build = load_tool("build_notebooks")
 SOURCES = build.lesson_sources()
 
 

@@ -6,12 +6,11 @@ network cut off; these check the pieces that decide what it finds, on small note
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from support import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 nbformat = pytest.importorskip("nbformat")
@@ -20,11 +19,7 @@ pytest.importorskip("nbconvert")
 
 @pytest.fixture(scope="module")
 def render():
-    spec = importlib.util.spec_from_file_location("render_site", ROOT / "tools" / "render_site.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("render_site", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("render_site")
 
 
 def _lesson(markdown: str, *outputs) -> object:

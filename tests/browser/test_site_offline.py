@@ -8,21 +8,18 @@ site's own MathJax, if a picture does not load, or if a link leads nowhere.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import urllib.parse
 from pathlib import Path
 
-from browser_support import ROOT
+from support import load_tool
 
 LESSON = "00-what-the-network-sees"
 RAW_MATHS = re.compile(r"\$[^$\s][^$]*\$")
 
 
 def _render(out: Path) -> None:
-    spec = importlib.util.spec_from_file_location("render_site", ROOT / "tools" / "render_site.py")
-    render = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(render)
+    render = load_tool("render_site")
     assert render.main([str(out), LESSON[:2], "--quick"]) == 0
 
 

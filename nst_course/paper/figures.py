@@ -47,7 +47,7 @@ from ..engine.tasks import build_objective, check_size, network_for, transfer
 from ..engine.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19, with_pooling
 from ..errors import NSTError
 from ..media.images import ImageSource, load_image, resize
-from ..media.paintings import EXTRA_PAINTINGS, fetch_painting
+from ..media.paintings import load_painting
 from ..media.samples import is_sample
 
 if TYPE_CHECKING:
@@ -507,9 +507,8 @@ def run_panels(
 
 def _image(source: ImageSource, size: int) -> tuple[torch.Tensor, str]:
     """An input at ``size`` with its caption (a painting's title, or its stand-in's name and why)."""
-    if isinstance(source, str) and (is_sample(source) or source in EXTRA_PAINTINGS):
-        found = fetch_painting(source, size=size)
-        return found.image, found.caption
+    if isinstance(source, str) and is_sample(source):
+        return load_painting(source, size=size)
     image = load_image(source, size=size)
     return image, source if isinstance(source, str) else "the given image"
 

@@ -3,8 +3,10 @@
 Content reconstruction (lesson 01), texture synthesis (lesson 02) and style
 transfer (lesson 03) are the same procedure with different objectives: start
 from an image, measure the losses on VGG-19 features, change the pixels to lower
-them (Gatys et al. 2016, Fig. 2). :func:`optimize` is that procedure, once;
-``nst_course.engine.tasks`` builds the objective for each of the three and calls it.
+them (Gatys et al. 2016, Fig. 2). :func:`run_loop` is that procedure, once, and
+:func:`optimize` is it with a :class:`Result`; ``nst_course.engine.tasks`` builds the
+objective for each of the three and calls :func:`run_loop`, once per scale.
+:func:`result_of` is the one place a :class:`Result` is built.
 
 What the loop does, exactly:
 
@@ -35,6 +37,7 @@ What the loop does, exactly:
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,7 +51,18 @@ from ..media.images import save_image
 from .settings import OPTIMIZERS
 from .vgg import VGG19
 
-__all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "converged", "first_step_lr", "fold", "optimize"]
+__all__ = [
+    "Callback",
+    "LossFunction",
+    "OptimizationError",
+    "Result",
+    "converged",
+    "first_step_lr",
+    "fold",
+    "optimize",
+    "result_of",
+    "run_loop",
+]
 
 #: Extra loss evaluations L-BFGS's line search may spend in one step to find a lower loss.
 LINE_SEARCH_TRIALS = 20
@@ -185,6 +199,8 @@ class Trace:
     error: str | None = None
     """Why the run failed (a non-finite loss), else None."""
     converged_step: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    """What the loop ran with: steps, optimizer, learning_rate, stop_tolerance, stop_window."""
 
 
 def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torch.optim.Optimizer:
@@ -276,7 +292,9 @@ def run_loop(
     description: str = "optimising",
     image_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Trace:
-    """The loop itself; returns a :class:`Trace`. Use :func:`optimize` unless you build a task.
+    """The loop itself, and the one declaration of its options; returns a :class:`Trace`.
+
+    Use :func:`optimize` (which takes these same keywords) unless you build a task.
 
     ``image_of`` turns the tensor the optimiser moves into the image the network sees
     (default :func:`fold`, with ``init`` an image in [0, 1]). Given, ``init`` is that
@@ -290,6 +308,13 @@ def run_loop(
     opt = make_optimizer(optimizer, free, learning_rate)
     layers = list(objective.layers)
     trace = Trace(best_image=to_image(free.detach()).cpu())
+    trace.options = {
+        "steps": steps,
+        "optimizer": optimizer,
+        "learning_rate": learning_rate,
+        "stop_tolerance": stop_tolerance,
+        "stop_window": stop_window,
+    }
     best_free = free.detach().clone()  # a copy on the device; to the CPU once, at the end
     best_so_far: list[float] = []
     state: dict[str, Any] = {"latest": {}, "scale": None, "first": True}
@@ -373,59 +398,63 @@ def run_loop(
     return trace
 
 
-def optimize(
-    net: VGG19,
-    objective: LossFunction,
-    init: torch.Tensor,
-    *,
-    steps: int,
-    optimizer: str = "lbfgs",
-    learning_rate: float = 1.0,
-    stop_tolerance: float = 0.0,
-    stop_window: int = 20,
-    callback: Callback | None = None,
-    progress: bool = True,
-    description: str = "optimising",
-    image_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
-) -> Result:
+def optimize(net: VGG19, objective: LossFunction, init: torch.Tensor, **options: Any) -> Result:
     """Change the pixels of ``init`` to lower ``objective``; THE loop every lesson and the CLI use.
 
     ``objective`` is an :class:`~nst_course.engine.objective.Objective` or any function of
     ``(features, image)`` that returns named scalar terms and has a ``layers``
-    attribute. ``image_of`` is the image's parametrisation (see :func:`run_loop`;
-    default :func:`fold`). Returns the best image seen; raises :class:`OptimizationError`
+    attribute. ``options`` are :func:`run_loop`'s keywords: ``steps`` (required),
+    ``optimizer``, ``learning_rate``, ``stop_tolerance``, ``stop_window``, ``callback``,
+    ``progress``, ``description`` and ``image_of`` (the image's parametrisation; default
+    :func:`fold`). Returns the best image seen; raises :class:`OptimizationError`
     (with that image in ``.result``) if the loss stops being finite.
     """
     started = time.perf_counter()
-    kwargs = {
-        "steps": steps,
-        "optimizer": optimizer,
-        "learning_rate": learning_rate,
-        "stop_tolerance": stop_tolerance,
-        "stop_window": stop_window,
-    }
-    trace = run_loop(
-        net,
-        objective,
-        init,
-        **kwargs,
-        callback=callback,
-        progress=progress,
-        description=description,
-        image_of=image_of,
-    )
-    result = Result(
-        image=trace.best_image,
-        history=trace.history,
-        settings=kwargs,
-        network=net.describe(),
-        best_step=trace.best_step,
-        best_loss=trace.best_loss if math.isfinite(trace.best_loss) else None,
-        steps_done=trace.steps_done,
-        stopped=trace.stopped,
-        seconds=time.perf_counter() - started,
-        converged_step=trace.converged_step,
-    )
+    unknown = sorted(set(options) - set(_LOOP_OPTIONS))
+    if unknown:
+        raise NSTError(f"optimize() has no option(s) {', '.join(unknown)}; its options are {', '.join(_LOOP_OPTIONS)}")
+    trace = run_loop(net, objective, init, **options)
+    result = result_of([trace], settings=trace.options, network=net.describe(), seconds=time.perf_counter() - started)
     if trace.error:
         raise OptimizationError(trace.error, result)
     return result
+
+
+#: run_loop's keyword options, in order: what :func:`optimize` accepts.
+_LOOP_OPTIONS = [p.name for p in inspect.signature(run_loop).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+
+def result_of(
+    traces: Sequence[Trace],
+    *,
+    settings: dict[str, Any],
+    network: dict[str, Any],
+    seconds: float,
+    image: torch.Tensor | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Result:
+    """THE place a :class:`Result` is built: from the traces of one run (one per scale, in order).
+
+    Steps and the histories add up over the traces; the best image and loss are the
+    last trace's (each scale continues from the one before). ``image`` replaces
+    that best image (a task resizes one cut short at a coarse scale).
+    """
+    history: dict[str, list[float]] = {}
+    for trace in traces:
+        for name, values in trace.history.items():
+            history.setdefault(name, []).extend(values)
+    last = traces[-1]
+    before = sum(trace.steps_done for trace in traces[:-1])
+    return Result(
+        image=last.best_image if image is None else image,
+        history=history,
+        settings=settings,
+        network=network,
+        best_step=before + last.best_step,
+        best_loss=last.best_loss if math.isfinite(last.best_loss) else None,
+        steps_done=before + last.steps_done,
+        stopped=last.stopped,
+        seconds=seconds,
+        converged_step=None if last.converged_step is None else before + last.converged_step,
+        extra=extra or {},
+    )

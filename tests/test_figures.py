@@ -9,7 +9,8 @@ import torch
 
 import nst_course as nst
 from nst_course.cli.commands import main
-from nst_course.paper import figures
+from nst_course import paper as figures
+from nst_course.paper import panels
 
 TINY = {"size": 32, "steps": 8}
 
@@ -147,7 +148,7 @@ def test_the_command_writes_the_figure_and_each_panel(tmp_path, capsys):
 
 
 def test_the_command_keeps_finished_panels_when_interrupted(tmp_path, monkeypatch, capsys):
-    real = figures.transfer
+    real = panels.transfer
     calls = []
 
     def second_run_is_interrupted(*args, callback=None, **kwargs):
@@ -162,7 +163,7 @@ def test_the_command_keeps_finished_panels_when_interrupted(tmp_path, monkeypatc
             return real(*args, callback=press_ctrl_c, **kwargs)
         return real(*args, callback=callback, **kwargs)
 
-    monkeypatch.setattr(figures, "transfer", second_run_is_interrupted)
+    monkeypatch.setattr(panels, "transfer", second_run_is_interrupted)
     out = tmp_path / "figs"
     assert main(["figure", "5", "--out", str(out), "--size", "32", "--steps", "3", "--weights", "random", "-q"]) == 130
     assert sorted(p.name for p in out.iterdir()) == ["fig5-A.png", "fig5.png"]

@@ -222,7 +222,7 @@ def trade_off_explorer(
     The paper's alpha/beta is translated into this package's beta on these images
     (:func:`nst_course.paper.figures.loss_scales`); the caption gives both.
     """
-    from ...paper.figures import format_ratio, loss_scales
+    from ...paper.alphabeta import format_ratio, loss_scales
 
     base = settings or Settings(init="noise")
     photo, painting = load_image(content), load_image(style)

@@ -125,6 +125,12 @@ def test_ctrl_c_keeps_the_finished_panels(net, tmp_path):
     assert meta["interrupted"] is True and [p["key"] for p in meta["panels"]] == ["A"]
 
 
+def test_a_panel_that_converges_is_finished_not_interrupted(net):
+    fig = figures.figure7(net=net, progress=False, stop_tolerance=0.9, stop_window=1, **TINY)
+    assert fig.panels[0].result.stopped == "converged" and fig.panels[0].result.steps_done < TINY["steps"]
+    assert fig.complete and not fig.interrupted
+
+
 def test_noise_seeds_give_different_images(net):
     fig = figures.figure6(net=net, seeds=(0, 1), progress=False, **TINY)
     first, second = fig.panel("C1").image, fig.panel("C2").image

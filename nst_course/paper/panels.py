@@ -210,9 +210,10 @@ def run_panels(
                 result = transfer(
                     plan.content, plan.style, settings=plan.settings, net=net, callback=step, progress=False
                 )
-                if result.stopped != "finished":
+                if result.stopped not in ("finished", "converged"):
                     interrupted = True
                     break
+                bar.update(plan.settings.steps - result.steps_done)  # the steps a converged panel did not need
                 extra = {**result.extra, **plan.extra, **measure(net, result.image, plan)}
             except KeyboardInterrupt:
                 interrupted = True

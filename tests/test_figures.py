@@ -201,3 +201,10 @@ def test_the_trade_off_explorer_translates_the_chosen_paper_weight(net, capsys):
         "Paper α/β = 1e-03 → β = " in plain.caption
         and f"{nst.STYLE_LAYERS[0]} + {nst.STYLE_LAYERS[1]}" in plain.caption
     )
+
+
+def test_the_panel_counts_are_the_panels_each_figure_plans(net):
+    stop_at_once = lambda panel, step, losses, image: True  # noqa: E731
+    for number, figure in figures.FIGURES.items():
+        fig = figure(net=net, progress=False, callback=stop_at_once, size=32, steps=1)
+        assert len(fig.planned) == figures.PANEL_COUNTS[number], f"Fig. {number}"

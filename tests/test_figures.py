@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import nst_course as nst
-from nst_course.cli.commands import main
 from nst_course import paper as figures
+from nst_course.cli.commands import main
 from nst_course.paper import panels
 
 TINY = {"size": 32, "steps": 8}

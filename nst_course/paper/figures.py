@@ -9,6 +9,9 @@ values in ``extra``) and a matplotlib figure laid out and labelled like the pape
 (``nst_course.paper.drawing``). Every panel runs with the paper's alpha/beta translated
 to this package's normalisation (``nst_course.paper.alphabeta``). One progress bar
 covers the whole figure; Ctrl-C ends it and keeps the panels already finished.
+
+>>> sorted(FIGURES), FIGURES[4].__name__
+([3, 4, 5, 6, 7], 'figure4')
 """
 
 from __future__ import annotations

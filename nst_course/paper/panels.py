@@ -237,7 +237,12 @@ def input_image(source: ImageSource, size: int) -> tuple[torch.Tensor, str]:
 
 
 def base_settings(settings: Settings | None, overrides: Mapping[str, Any], **defaults: Any) -> Settings:
-    """``settings`` (else :data:`SIZE` px, :data:`STEPS` steps), then the figure's own choices, then ``overrides``."""
+    """``settings`` (else :data:`SIZE` px, :data:`STEPS` steps), then the figure's own choices, then ``overrides``.
+
+    >>> base = base_settings(None, {"steps": 5}, init="noise")
+    >>> base.size, base.steps, base.init
+    (64, 5, 'noise')
+    """
     values = {**defaults, **overrides}
     return replace_settings(settings or replace_settings(None, {"size": SIZE, "steps": STEPS}), values)
 

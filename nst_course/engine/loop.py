@@ -188,7 +188,7 @@ def check_terms(terms: Any) -> None:
 
 @dataclass
 class Trace:
-    """What one call of the loop saw; a task turns one or more of these into a :class:`Result`."""
+    """What one call of the loop saw; :func:`result_of` turns one or more of these into a :class:`Result`."""
 
     best_image: torch.Tensor
     best_loss: float = math.inf

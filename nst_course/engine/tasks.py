@@ -148,7 +148,7 @@ def _run(
         left = settings.steps - used
         steps = left if index == len(scales) - 1 else max(1, left // (len(scales) - index))
         c = resize(content_full, size).to(net.device) if content_full is not None else None
-        s = styles_at(style_full, size, settings, net.device) if style_full is not None else None
+        s = styles_at(style_full, size, settings=settings, device=net.device) if style_full is not None else None
         shape = tuple((c if c is not None else resize(style_full[0], size)).shape[-2:])
         check_size(shape, used_layers)
         objective = build_objective(net, settings, content=c, style=s)
@@ -239,7 +239,7 @@ def load_styles(style: ImageSource | Sequence[ImageSource], settings: Settings) 
 
 
 def styles_at(
-    styles: Sequence[torch.Tensor], size: int, settings: Settings, device: torch.device | str
+    styles: Sequence[torch.Tensor], size: int, *, settings: Settings, device: torch.device | str
 ) -> list[torch.Tensor]:
     """The style images at ``size`` times ``settings.style_scale`` (longest side), on ``device``."""
     style_size = max(16, round(size * settings.style_scale))

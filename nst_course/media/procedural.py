@@ -33,7 +33,7 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) 
     return (out - out.min()) / max(float(np.ptp(out)), 1e-6)
 
 
-def _streaks(rng: np.random.Generator, vx: np.ndarray, vy: np.ndarray, length: int, grain: int = 3) -> np.ndarray:
+def _streaks(rng: np.random.Generator, vx: np.ndarray, vy: np.ndarray, *, length: int, grain: int = 3) -> np.ndarray:
     """Line-integral convolution: white noise smeared along the flow (vx, vy).
 
     This is what makes the procedural paintings look brushed: every pixel

@@ -114,7 +114,7 @@ def _rescaling(features: Sequence[Mapping[str, torch.Tensor]], name: str) -> flo
 
 
 def tutorial_losses(
-    net: VGG19, content: torch.Tensor, style: torch.Tensor, reference: torch.Tensor
+    net: VGG19, content: torch.Tensor, style: torch.Tensor, *, reference: torch.Tensor
 ) -> tuple[float, float]:
     """The PyTorch tutorial's content and style loss of ``reference``, with ``net``'s weights.
 
@@ -185,7 +185,7 @@ def loss_scales(
         s_scale[norm] = sum(
             float(layer_style_loss(fx[n], gram_matrix(fs[n]), normalization=norm)) for n in style_layers
         ) / len(style_layers)
-    c_scale["tutorial"], s_scale["tutorial"] = tutorial_losses(net, content, style, reference)
+    c_scale["tutorial"], s_scale["tutorial"] = tutorial_losses(net, content, style, reference=reference)
     c_scale["paper-rescaled"] = (
         area
         * sum(

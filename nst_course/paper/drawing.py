@@ -73,7 +73,7 @@ def plot_normalisations(scales: LossScales, ratios: Sequence[float] = FIG4_RATIO
     return fig
 
 
-def _grid(rows: int, columns: int, size: float, title: str, *, aspect: float = 1.0):
+def _grid(rows: int, columns: int, *, size: float, title: str, aspect: float = 1.0):
     """``rows`` x ``columns`` empty axes for images ``aspect`` (height / width) tall, ``size`` inches wide."""
     from ..media.canvas import new_figure
 
@@ -118,7 +118,9 @@ def draw_fig3(
     done = _by_key(panels)
     photo, photo_caption = inputs["content"]
     columns = 3
-    fig, axes = _grid(-(-(len(plans) + 1) // columns), columns, 3.0, title, aspect=photo.shape[-2] / photo.shape[-1])
+    fig, axes = _grid(
+        -(-(len(plans) + 1) // columns), columns, size=3.0, title=title, aspect=photo.shape[-2] / photo.shape[-1]
+    )
     _show(axes.flat[0], photo, f"A: {photo_caption}")
     for ax, plan in zip(list(axes.flat)[1:], plans, strict=False):
         panel = done.get(plan.key)
@@ -139,7 +141,7 @@ def draw_fig4(
     done = _by_key(panels)
     (photo, photo_caption), (_, painting_caption) = inputs["content"], inputs["style"]
     width = max(2.2, 6.0 / len(ratios))  # one cell alone is drawn large enough for the titles
-    fig, axes = _grid(len(rows), len(ratios), width, title, aspect=photo.shape[-2] / photo.shape[-1])
+    fig, axes = _grid(len(rows), len(ratios), size=width, title=title, aspect=photo.shape[-2] / photo.shape[-1])
     for plan in plans:
         r, c = plan.extra["row"] - 1, plan.extra["column"] - 1
         ax = axes[r][c]
@@ -163,7 +165,7 @@ def draw_pair(
     """Fig. 5, 6 and 7: the photo and the style image, then one panel per variant, with its loss."""
     done = _by_key(panels)
     (photo, photo_caption), (painting, painting_caption) = inputs["content"], inputs["style"]
-    fig, axes = _grid(1, len(plans) + 2, 2.4, title, aspect=photo.shape[-2] / photo.shape[-1])
+    fig, axes = _grid(1, len(plans) + 2, size=2.4, title=title, aspect=photo.shape[-2] / photo.shape[-1])
     _show(axes[0][0], photo, f"content: {short_caption(photo_caption)}")
     _show(axes[0][1], painting, f"style: {short_caption(painting_caption)}")
     for ax, plan in zip(axes[0][2:], plans, strict=True):

@@ -202,7 +202,7 @@ def run_panels(
     try:
         for index, plan in enumerate(plans):
 
-            def step(k: int, losses: Mapping[str, float], image: torch.Tensor, index: int = index) -> bool | None:
+            def step(k: int, losses: Mapping[str, float], image: torch.Tensor, *, index: int = index) -> bool | None:
                 bar.update(1)
                 return callback(index, k, losses, image) if callback else None
 

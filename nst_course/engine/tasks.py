@@ -26,8 +26,9 @@ from ..errors import NSTError
 from ..media.images import ImageSource, load_image, resize
 from .colour import colour_inputs, colour_output
 from .estimate import check_fits, shape_at
-from .loop import Callback, OptimizationError, Result, Trace, result_of, run_loop
+from .loop import Callback, run_loop
 from .objective import Objective, content_targets, style_targets
+from .result import OptimizationError, Result, Trace, result_of
 from .settings import COARSE_TO_FINE_FROM, Settings, plan_scales, replace_settings
 from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, load_vgg19
 

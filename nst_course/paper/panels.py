@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..engine.loop import Result
+from ..engine.result import Result
 from ..engine.settings import Settings, replace_settings
 from ..engine.tasks import build_objective, transfer
 from ..engine.vgg import VGG19

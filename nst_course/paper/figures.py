@@ -10,6 +10,11 @@ values in ``extra``) and a matplotlib figure laid out and labelled like the pape
 to this package's normalisation (``nst_course.paper.alphabeta``). One progress bar
 covers the whole figure; Ctrl-C ends it and keeps the panels already finished.
 
+Every figure takes a loaded network (``net=``; None builds one), ``settings=``, its
+own choices (images, ratios, layers, seeds), and keyword options: a
+:class:`~nst_course.paper.panels.FigureRun` field (``progress=``, ``callback=``,
+``on_panel=``) or a setting to change (``size=``, ``steps=``, ...).
+
 >>> sorted(FIGURES), FIGURES[4].__name__
 ([3, 4, 5, 6, 7], 'figure4')
 """
@@ -29,14 +34,13 @@ from ..media.images import ImageSource, load_image, resize
 from .alphabeta import format_ratio, loss_scales
 from .drawing import draw_fig3, draw_fig4, draw_pair, short_caption
 from .panels import (
-    Panel,
-    PanelCallback,
     PaperFigure,
     Plan,
     base_settings,
     finish,
     input_image,
     panel_record,
+    split_figure_options,
     translated_weights,
 )
 from .specs import (
@@ -82,14 +86,12 @@ def figure3(
     styles: Sequence[ImageSource] = FIG3_STYLES,
     ratios: Sequence[float] = FIG3_RATIOS,
     settings: Settings | None = None,
-    progress: Any = True,
-    callback: PanelCallback | None = None,
-    on_panel: Callable[[Panel], None] | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> PaperFigure:
     """Fig. 3: one photo (A) in five styles (B to F), each painting with its own alpha/beta, from white noise."""
     if len(styles) != len(ratios):
         raise NSTError(f"Fig. 3 needs one alpha/beta per painting: {len(styles)} paintings, {len(ratios)} ratios")
+    run, overrides = split_figure_options(options)
     net = network_for(net)
     base = base_settings(settings, overrides, init="noise")
     photo, photo_caption = input_image(content, base.size)
@@ -109,9 +111,7 @@ def figure3(
         net=net,
         inputs=inputs,
         draw=functools.partial(draw_fig3, plans=plans, inputs=inputs),
-        progress=progress,
-        callback=callback,
-        on_panel=on_panel,
+        run=run,
     )
 
 
@@ -123,10 +123,7 @@ def figure4(
     layer_sets: Sequence[Sequence[str]] | None = None,
     ratios: Sequence[float] = FIG4_RATIOS,
     settings: Settings | None = None,
-    progress: Any = True,
-    callback: PanelCallback | None = None,
-    on_panel: Callable[[Panel], None] | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> PaperFigure:
     """Fig. 4: rows are growing sets of style layers, columns the paper's alpha/beta; from white noise.
 
@@ -134,6 +131,7 @@ def figure4(
     a row beta/alpha falls from left to right: the left column weighs the style
     most (texture-like), the right the content (photo-like).
     """
+    run, overrides = split_figure_options(options)
     net = network_for(net)
     base = base_settings(settings, overrides, init="noise")
     rows = [tuple(s) for s in (layer_sets or growing_layer_sets(base.style_layers))]
@@ -158,9 +156,7 @@ def figure4(
         net=net,
         inputs=inputs,
         draw=functools.partial(draw_fig4, plans=plans, inputs=inputs, rows=rows, ratios=ratios),
-        progress=progress,
-        callback=callback,
-        on_panel=on_panel,
+        run=run,
     )
 
 
@@ -169,22 +165,19 @@ def _pair_figure(
     *,
     title: str,
     variants: Sequence[Variant],
-    net: VGG19 | None,
-    content: ImageSource,
-    style: ImageSource,
+    images: tuple[ImageSource, ImageSource],
     ratio: float,
+    net: VGG19 | None,
     settings: Settings | None,
-    overrides: Mapping[str, Any],
     defaults: Mapping[str, Any],
-    progress: Any,
-    callback: PanelCallback | None,
-    on_panel: Callable[[Panel], None] | None,
+    options: Mapping[str, Any],
 ) -> PaperFigure:
-    """Fig. 5, 6 and 7: one photo, one style, one alpha/beta, and panels that differ in one setting each."""
+    """Fig. 5, 6 and 7: one photo, one style (``images``), one alpha/beta, and panels that differ in one setting."""
+    run, overrides = split_figure_options(options)
     net = network_for(net)
     base = base_settings(settings, overrides, **defaults)
-    photo, photo_caption = input_image(content, base.size)
-    painting, painting_caption = input_image(style, base.size)
+    photo, photo_caption = input_image(images[0], base.size)
+    painting, painting_caption = input_image(images[1], base.size)
     scales = loss_scales(net, photo, painting, settings=base)
     plans = []
     for key, label, change in variants:
@@ -199,9 +192,7 @@ def _pair_figure(
         net=net,
         inputs=inputs,
         draw=functools.partial(draw_pair, plans=plans, inputs=inputs, ratio=ratio),
-        progress=progress,
-        callback=callback,
-        on_panel=on_panel,
+        run=run,
     )
 
 
@@ -213,27 +204,14 @@ def figure5(
     layers: Sequence[str] | None = None,
     ratio: float = FIG5_RATIO,
     settings: Settings | None = None,
-    progress: Any = True,
-    callback: PanelCallback | None = None,
-    on_panel: Callable[[Panel], None] | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> PaperFigure:
     """Fig. 5: the content matched at the conv2_2 level (A) and at the default content layer (B); from noise."""
+    variants = fig5_variants(layers or fig5_layers())
     return _pair_figure(
-        5,
-        title="content layer",
-        variants=fig5_variants(layers or fig5_layers()),
-        net=net,
-        content=content,
-        style=style,
-        ratio=ratio,
-        settings=settings,
-        overrides=overrides,
-        defaults={"init": "noise"},
-        progress=progress,
-        callback=callback,
-        on_panel=on_panel,
-    )
+        5, title="content layer", variants=variants, images=(content, style), ratio=ratio,
+        net=net, settings=settings, defaults={"init": "noise"}, options=options,
+    )  # fmt: skip
 
 
 def figure6(
@@ -244,27 +222,14 @@ def figure6(
     seeds: Sequence[int] = FIG6_SEEDS,
     ratio: float = FIG6_RATIO,
     settings: Settings | None = None,
-    progress: Any = True,
-    callback: PanelCallback | None = None,
-    on_panel: Callable[[Panel], None] | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> PaperFigure:
     """Fig. 6: start from the photo (A), from the painting (B), and from white noise with several seeds (C)."""
+    variants = fig6_variants(seeds)
     return _pair_figure(
-        6,
-        title="where the optimisation starts",
-        variants=fig6_variants(seeds),
-        net=net,
-        content=content,
-        style=style,
-        ratio=ratio,
-        settings=settings,
-        overrides=overrides,
-        defaults={},
-        progress=progress,
-        callback=callback,
-        on_panel=on_panel,
-    )
+        6, title="where the optimisation starts", variants=variants, images=(content, style), ratio=ratio,
+        net=net, settings=settings, defaults={}, options=options,
+    )  # fmt: skip
 
 
 def figure7(
@@ -274,27 +239,13 @@ def figure7(
     style: ImageSource = FIG7_STYLE,
     ratio: float = FIG7_RATIO,
     settings: Settings | None = None,
-    progress: Any = True,
-    callback: PanelCallback | None = None,
-    on_panel: Callable[[Panel], None] | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> PaperFigure:
     """Fig. 7: one photograph's style onto another, alpha/beta = 1e-2, starting from the content photo."""
     return _pair_figure(
-        7,
-        title="a photograph's style on another photograph",
-        variants=FIG7_VARIANTS,
-        net=net,
-        content=content,
-        style=style,
-        ratio=ratio,
-        settings=settings,
-        overrides=overrides,
-        defaults={},
-        progress=progress,
-        callback=callback,
-        on_panel=on_panel,
-    )
+        7, title="a photograph's style on another photograph", variants=FIG7_VARIANTS, images=(content, style),
+        ratio=ratio, net=net, settings=settings, defaults={}, options=options,
+    )  # fmt: skip
 
 
 #: Each figure's function, by number.

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "FigureRun",
     "Panel",
     "PanelCallback",
     "PaperFigure",
@@ -42,6 +43,7 @@ __all__ = [
     "panel_record",
     "run_panels",
     "save_panel",
+    "split_figure_options",
     "translated_weights",
 ]
 
@@ -228,6 +230,34 @@ def run_panels(
     return done, interrupted
 
 
+@dataclass(frozen=True)
+class FigureRun:
+    """How a figure is run, apart from its network and settings: the progress bar and the callbacks.
+
+    ``progress``: True, False, or a progress bar of the caller's (see :func:`run_panels`).
+    ``callback(panel_index, step, losses, image)`` may return True to stop the figure;
+    ``on_panel(panel)`` is called as each panel finishes (the command line saves it then).
+    """
+
+    progress: Any = True
+    callback: PanelCallback | None = None
+    on_panel: Callable[[Panel], None] | None = None
+
+
+_RUN_FIELDS = frozenset(f.name for f in dataclasses.fields(FigureRun))
+
+
+def split_figure_options(options: Mapping[str, Any]) -> tuple[FigureRun, dict[str, Any]]:
+    """A figure's keyword options as its :class:`FigureRun` and the settings they change.
+
+    >>> run, overrides = split_figure_options({"progress": False, "size": 32})
+    >>> run.progress, overrides
+    (False, {'size': 32})
+    """
+    run = FigureRun(**{k: v for k, v in options.items() if k in _RUN_FIELDS})
+    return run, {k: v for k, v in options.items() if k not in _RUN_FIELDS}
+
+
 def input_image(source: ImageSource, size: int) -> tuple[torch.Tensor, str]:
     """An input at ``size`` with its caption (a painting's title, or its stand-in's name and why)."""
     if isinstance(source, str) and is_sample(source):
@@ -273,13 +303,11 @@ def finish(
     net: VGG19,
     inputs: dict[str, tuple[torch.Tensor, str]],
     draw: Callable[[list[Panel], str], Figure],
-    progress: Any,
-    callback: PanelCallback | None,
-    on_panel: Callable[[Panel], None] | None,
+    run: FigureRun,
 ) -> PaperFigure:
     """Run Fig. ``number``'s ``plans`` (:func:`run_panels`) and draw it with ``draw(panels, title)``."""
     panels, interrupted = run_panels(
-        plans, net, description=f"Fig. {number}", progress=progress, callback=callback, on_panel=on_panel
+        plans, net, description=f"Fig. {number}", progress=run.progress, callback=run.callback, on_panel=run.on_panel
     )
     base = plans[0].settings
     subtitle = (

@@ -32,7 +32,7 @@ _SUBMODULES = {  # the modules the lessons use by name: nst.checks, nst.plotting
     "checks": "course.checks",
     "colour": "engine.colour",
     "featurevis": "engine.featurevis",
-    "figures": "paper.figures",
+    "figures": "paper",
     "objective": "engine.objective",
     "plotting": "course.plotting",
     "widgets": "course.widgets",

@@ -142,7 +142,7 @@ def test_style_scale_resizes_the_style_image_only(net, images):
     photo, swirls, _ = images
     big = nst.load_image("swirls", size=200)
     settings = nst.Settings(style_scale=0.5)
-    (half,) = styles_at([big], 96, settings, "cpu")
+    (half,) = styles_at([big], 96, settings=settings, device="cpu")
     assert max(half.shape[-2:]) == 48
     plain = nst.transfer(photo, swirls, net=net, **SMALL)
     scaled = nst.transfer(photo, big, style_scale=2.0, net=net, **SMALL)

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 import nst_course as nst
+from nst_course import paper as figures
 from nst_course.cli import main
-from nst_course.paper import figures
+from nst_course.paper import panels
 
 TINY = {"size": 32, "steps": 8}
 
@@ -124,6 +125,12 @@ def test_ctrl_c_keeps_the_finished_panels(net, tmp_path):
     assert meta["interrupted"] is True and [p["key"] for p in meta["panels"]] == ["A"]
 
 
+def test_a_panel_that_converges_is_finished_not_interrupted(net):
+    fig = figures.figure7(net=net, progress=False, stop_tolerance=0.9, stop_window=1, **TINY)
+    assert fig.panels[0].result.stopped == "converged" and fig.panels[0].result.steps_done < TINY["steps"]
+    assert fig.complete and not fig.interrupted
+
+
 def test_noise_seeds_give_different_images(net):
     fig = figures.figure6(net=net, seeds=(0, 1), progress=False, **TINY)
     first, second = fig.panel("C1").image, fig.panel("C2").image
@@ -147,7 +154,7 @@ def test_the_command_writes_the_figure_and_each_panel(tmp_path, capsys):
 
 
 def test_the_command_keeps_finished_panels_when_interrupted(tmp_path, monkeypatch, capsys):
-    real = figures.transfer
+    real = panels.transfer
     calls = []
 
     def second_run_is_interrupted(*args, callback=None, **kwargs):
@@ -162,7 +169,7 @@ def test_the_command_keeps_finished_panels_when_interrupted(tmp_path, monkeypatc
             return real(*args, callback=press_ctrl_c, **kwargs)
         return real(*args, callback=callback, **kwargs)
 
-    monkeypatch.setattr(figures, "transfer", second_run_is_interrupted)
+    monkeypatch.setattr(panels, "transfer", second_run_is_interrupted)
     out = tmp_path / "figs"
     assert main(["figure", "5", "--out", str(out), "--size", "32", "--steps", "3", "--weights", "random", "-q"]) == 130
     assert sorted(p.name for p in out.iterdir()) == ["fig5-A.png", "fig5.png"]
@@ -194,3 +201,10 @@ def test_the_trade_off_explorer_translates_the_chosen_paper_weight(net, capsys):
         "Paper α/β = 1e-03 → β = " in plain.caption
         and f"{nst.STYLE_LAYERS[0]} + {nst.STYLE_LAYERS[1]}" in plain.caption
     )
+
+
+def test_the_panel_counts_are_the_panels_each_figure_plans(net):
+    stop_at_once = lambda panel, step, losses, image: True  # noqa: E731
+    for number, figure in figures.FIGURES.items():
+        fig = figure(net=net, progress=False, callback=stop_at_once, size=32, steps=1)
+        assert len(fig.planned) == figures.PANEL_COUNTS[number], f"Fig. {number}"

@@ -18,7 +18,6 @@ from PIL import Image
 import nst_course as nst
 from nst_course.media import samples
 from nst_course.media.images import open_rgb, pil_to_rgb
-from nst_course.media.paintings import fetch_painting
 
 
 def _gradient(width: int = 40, height: int = 30) -> Image.Image:
@@ -207,29 +206,26 @@ def test_a_painting_says_when_it_is_a_stand_in_without_warnings(tmp_path, monkey
     monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the record says it; no warning is needed to find out
-        starry = fetch_painting("starry_night", size=32)
-        picasso = fetch_painting("portrait_of_picasso", size=32)
-        town = fetch_painting("town", size=32)
-    assert not starry.original
-    assert starry.caption == "'swirls' (built-in stand-in: The Starry Night is not downloaded)"
-    assert torch.equal(starry.image, nst.load_image("swirls", size=32))
-    assert not picasso.original and picasso.caption.startswith("'mosaic' (built-in stand-in: Portrait of Pablo")
-    assert town.original and town.caption == "'town' (built-in)"
-    image, caption = nst.load_painting("starry_night", size=32)
-    assert caption == starry.caption and torch.equal(image, starry.image)
+        starry, starry_caption = nst.load_painting("starry_night", size=32)
+        _, picasso_caption = nst.load_painting("portrait_of_picasso", size=32)
+        _, town_caption = nst.load_painting("town", size=32)
+    assert samples.find_sample("starry_night").is_stand_in and not samples.find_sample("town").is_stand_in
+    assert starry_caption == "'swirls' (built-in stand-in: The Starry Night is not downloaded)"
+    assert torch.equal(starry, nst.load_image("swirls", size=32))
+    assert picasso_caption.startswith("'mosaic' (built-in stand-in: Portrait of Pablo")
+    assert town_caption == "'town' (built-in)"
 
 
 def test_a_downloaded_painting_is_named_as_itself(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
     (tmp_path / "images").mkdir()
     _gradient(40, 30).save(tmp_path / "images" / "starry_night.jpg")  # as if downloaded before
-    painting = fetch_painting("starry_night", size=20)
-    assert painting.original and painting.caption == "The Starry Night, Vincent van Gogh (1889)"
-    assert painting.image.shape == (1, 3, 15, 20)
-    image, caption = nst.load_painting("starry_night")
-    assert caption == painting.caption and image.shape == (1, 3, 30, 40)
+    image, caption = nst.load_painting("starry_night", size=20)
+    assert not samples.find_sample("starry_night").is_stand_in
+    assert caption == "The Starry Night, Vincent van Gogh (1889)" and image.shape == (1, 3, 15, 20)
+    assert nst.load_painting("starry_night")[0].shape == (1, 3, 30, 40)
     with pytest.raises(nst.NSTError, match=r"no painting 'mona_lisa'; choose one of: starry_night, .*portrait_of"):
-        fetch_painting("mona_lisa")
+        nst.load_painting("mona_lisa")
 
 
 @pytest.fixture
@@ -282,6 +278,6 @@ def test_downloads_are_capped_and_checked(tmp_path, monkeypatch, image_server):
 def test_the_five_paintings_of_fig3_have_five_different_stand_ins(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path))
     names = ["shipwreck", "starry_night", "the_scream", "portrait_of_picasso", "composition_vii"]
-    captions = [fetch_painting(name, size=32).caption for name in names]
+    captions = [nst.load_painting(name, size=32)[1] for name in names]
     stand_ins = [caption.split("'")[1] for caption in captions]
     assert len(set(stand_ins)) == 5, stand_ins

@@ -270,6 +270,41 @@ def test_a_learners_own_objective_runs_in_the_same_loop(net, photo):
     assert result.network == net.describe()
 
 
+def test_optimize_takes_the_loops_options_and_refuses_others_in_one_line(net, photo):
+    objective = Objective(content_targets={"relu1_1": net(photo, ["relu1_1"])["relu1_1"]})
+    with pytest.raises(nst.NSTError, match=r"no option\(s\) stepz; its options are steps, optimizer") as refused:
+        optimize(net, objective, photo, stepz=3, progress=False)
+    assert "\n" not in str(refused.value)
+    result = optimize(net, objective, photo, steps=2, optimizer="adam", progress=False)
+    assert result.settings == {
+        "steps": 2,
+        "optimizer": "adam",
+        "learning_rate": 1.0,
+        "stop_tolerance": 0.0,
+        "stop_window": 20,
+    }
+
+
+@pytest.mark.parametrize("task", ["reconstruct", "synthesize_texture", "transfer", "run"])
+def test_every_task_takes_the_same_run_context(task, photo, painting):
+    """weights=, pooling=, callback=, progress= and a setting reach the run the same way in every task."""
+    steps = []
+    images = {"reconstruct": (photo,), "synthesize_texture": (painting,), "transfer": (photo, painting), "run": ()}
+    inputs = {"content": photo, "style": painting} if task == "run" else {}
+    result = getattr(nst, task)(
+        *images[task],
+        **inputs,
+        settings=TINY,
+        weights="random",
+        pooling="max",
+        callback=lambda step, losses, image: steps.append(step),
+        progress=False,
+        steps=2,
+    )
+    assert result.network["pooling"] == "max" and result.network["kind"] == "random"
+    assert steps == [1, 2] and result.steps_done == 2 and result.settings["steps"] == 2
+
+
 def test_a_parametrisation_is_what_the_loop_moves_and_the_image_what_it_measures(net, photo):
     """``image_of``: the loop moves any tensor (here one that sigmoid maps to the image), unclamped."""
     target = net(photo, ["relu1_1"])["relu1_1"]

@@ -20,7 +20,7 @@ from ..engine.settings import Settings
 from ..engine.vgg import CONTENT_LAYER, STYLE_LAYERS, load_vgg19
 from ..errors import NSTError
 from ..media.files import check_writable
-from ..paper.figures import FIGURES, PANEL_COUNTS, SIZE, STEPS, estimate_figure_seconds, save_panel
+from ..paper import FIGURES, PANEL_COUNTS, SIZE, STEPS, estimate_figure_seconds, save_panel
 
 __all__ = ["add_parser", "figure_numbers", "run"]
 

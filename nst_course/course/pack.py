@@ -167,12 +167,11 @@ def fetch_paintings(folder: str | os.PathLike | None = None, *, download: bool =
     is true. With ``folder``, the files are also copied to ``folder/images/`` (a
     cache folder to point ``$NST_COURSE_CACHE`` at).
     """
-    from ..media.paintings import EXTRA_PAINTINGS
     from ..media.samples import PAINTINGS, cache_dir
     from ..media.samples import download as fetch
 
     found, missing = [], []
-    for name, painting in {**PAINTINGS, **EXTRA_PAINTINGS}.items():
+    for name, painting in PAINTINGS.items():
         filename = f"{name}.jpg"
         cached = cache_dir() / "images" / filename
         path = cached if cached.is_file() else None

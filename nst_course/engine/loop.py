@@ -1,10 +1,13 @@
-"""THE pixel-optimisation loop, and the result it gives back.
+"""THE pixel-optimisation loop.
 
 Content reconstruction (lesson 01), texture synthesis (lesson 02) and style
 transfer (lesson 03) are the same procedure with different objectives: start
 from an image, measure the losses on VGG-19 features, change the pixels to lower
-them (Gatys et al. 2016, Fig. 2). :func:`optimize` is that procedure, once;
-``nst_course.engine.tasks`` builds the objective for each of the three and calls it.
+them (Gatys et al. 2016, Fig. 2). :func:`run_loop` is that procedure, once, and
+:func:`optimize` is it with a :class:`Result`; ``nst_course.engine.tasks`` builds the
+objective for each of the three and calls :func:`run_loop`, once per scale.
+``nst_course.engine.result`` holds what a run gives back: :class:`Result`, and
+:func:`result_of`, the one place one is built.
 
 What the loop does, exactly:
 
@@ -35,20 +38,31 @@ What the loop does, exactly:
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 
 from ..errors import NSTError
-from ..media.images import save_image
+from .result import OptimizationError, Result, Trace, result_of
 from .settings import OPTIMIZERS
 from .vgg import VGG19
 
-__all__ = ["Callback", "LossFunction", "OptimizationError", "Result", "converged", "first_step_lr", "fold", "optimize"]
+__all__ = [
+    "Callback",
+    "LossFunction",
+    "OptimizationError",
+    "Result",
+    "converged",
+    "first_step_lr",
+    "fold",
+    "optimize",
+    "result_of",
+    "run_loop",
+]
 
 #: Extra loss evaluations L-BFGS's line search may spend in one step to find a lower loss.
 LINE_SEARCH_TRIALS = 20
@@ -72,92 +86,6 @@ class LossFunction(Protocol):
     def __call__(self, features: Mapping[str, torch.Tensor], image: torch.Tensor) -> Mapping[str, torch.Tensor]: ...
 
 
-@dataclass(frozen=True)
-class Result:
-    """What a run gives back: the best image, every loss, and a true record of how it was made."""
-
-    image: torch.Tensor
-    """(1, 3, H, W) on the CPU, in [0, 1]: the image with the lowest total loss."""
-    history: dict[str, list[float]]
-    """Loss per step for each term and for "total" (the value before that step's update)."""
-    settings: dict[str, Any]
-    """The settings of the run (``Settings.as_dict()``, or the loop's own when called directly)."""
-    network: dict[str, Any]
-    """The network actually used: ``VGG19.describe()`` (weights, kind, pretrained, pooling)."""
-    best_step: int
-    """How many steps had been taken when the kept image was measured (0: the start image)."""
-    best_loss: float | None
-    """The kept image's total loss (it may be lower than every value in ``history``: the image
-    after the last step is measured too, and the history holds each step's starting loss)."""
-    steps_done: int
-    stopped: str = "finished"
-    """"converged" (the stopping rule ended it), "finished" (all ``steps`` done), "stopped"
-    (the callback asked), "interrupted" (Ctrl-C) or "error"."""
-    seconds: float = 0.0
-    converged_step: int | None = None
-    """The step at which the stopping rule found the run converged (``Settings.stop_tolerance``); None if never."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Anything else the task wants recorded (e.g. the scales of a coarse-to-fine run)."""
-
-    @property
-    def weights(self) -> str:
-        """The weights the network carried, in words."""
-        return str(self.network.get("weights", ""))
-
-    @property
-    def loss_drop(self) -> float:
-        """Fraction by which the total loss fell from the first step to the best (0.9 = 90%)."""
-        total = self.history.get("total", [])
-        if not total or total[0] == 0 or self.best_loss is None:
-            return 0.0
-        return 1.0 - self.best_loss / total[0]
-
-    def metadata(self) -> dict[str, Any]:
-        """What is saved inside the PNG: settings, network, seed, outcome and versions."""
-        import PIL
-        import torchvision
-
-        from .._version import __version__
-
-        return {
-            "Software": f"nst-course {__version__}",
-            "nst-course:settings": self.settings,
-            "nst-course:network": self.network,
-            "nst-course:weights": self.weights,
-            "nst-course:seed": self.settings.get("seed"),
-            "nst-course:result": {
-                "stopped": self.stopped,
-                "best_step": self.best_step,
-                "steps_done": self.steps_done,
-                "converged_step": self.converged_step,
-                "final_loss": self.best_loss,
-                "seconds": round(self.seconds, 3),
-                **self.extra,
-            },
-            "nst-course:versions": {
-                "nst-course": __version__,
-                "torch": torch.__version__,
-                "torchvision": torchvision.__version__,
-                "pillow": PIL.__version__,
-            },
-        }
-
-    def save(self, path: str, *, overwrite: bool = True) -> Any:
-        """Save the image as PNG with the settings, seed, versions and network inside.
-
-        ``overwrite=False`` never replaces an existing file (see :func:`~nst_course.media.files.atomic_write`).
-        """
-        return save_image(self.image, path, metadata=self.metadata(), overwrite=overwrite)
-
-
-class OptimizationError(NSTError):
-    """The loss stopped being a finite number; ``.result`` holds the last good image."""
-
-    def __init__(self, message: str, result: Result) -> None:
-        super().__init__(message)
-        self.result = result
-
-
 def check_terms(terms: Any) -> None:
     """Refuse, in one line, what an objective returns unless it is a dict of one-number loss tensors."""
     if not isinstance(terms, Mapping) or not terms:
@@ -170,21 +98,6 @@ def check_terms(terms: Any) -> None:
             raise NSTError(
                 f"the objective's {name!r} term must be one number (a 0-d tensor; add .sum() or .mean()), not {shape}"
             )
-
-
-@dataclass
-class Trace:
-    """What one call of the loop saw; a task turns one or more of these into a :class:`Result`."""
-
-    best_image: torch.Tensor
-    best_loss: float = math.inf
-    best_step: int = 0
-    steps_done: int = 0
-    stopped: str = "finished"
-    history: dict[str, list[float]] = field(default_factory=dict)
-    error: str | None = None
-    """Why the run failed (a non-finite loss), else None."""
-    converged_step: int | None = None
 
 
 def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torch.optim.Optimizer:
@@ -276,7 +189,9 @@ def run_loop(
     description: str = "optimising",
     image_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Trace:
-    """The loop itself; returns a :class:`Trace`. Use :func:`optimize` unless you build a task.
+    """The loop itself, and the one declaration of its options; returns a :class:`Trace`.
+
+    Use :func:`optimize` (which takes these same keywords) unless you build a task.
 
     ``image_of`` turns the tensor the optimiser moves into the image the network sees
     (default :func:`fold`, with ``init`` an image in [0, 1]). Given, ``init`` is that
@@ -290,6 +205,13 @@ def run_loop(
     opt = make_optimizer(optimizer, free, learning_rate)
     layers = list(objective.layers)
     trace = Trace(best_image=to_image(free.detach()).cpu())
+    trace.options = {
+        "steps": steps,
+        "optimizer": optimizer,
+        "learning_rate": learning_rate,
+        "stop_tolerance": stop_tolerance,
+        "stop_window": stop_window,
+    }
     best_free = free.detach().clone()  # a copy on the device; to the CPU once, at the end
     best_so_far: list[float] = []
     state: dict[str, Any] = {"latest": {}, "scale": None, "first": True}
@@ -373,59 +295,27 @@ def run_loop(
     return trace
 
 
-def optimize(
-    net: VGG19,
-    objective: LossFunction,
-    init: torch.Tensor,
-    *,
-    steps: int,
-    optimizer: str = "lbfgs",
-    learning_rate: float = 1.0,
-    stop_tolerance: float = 0.0,
-    stop_window: int = 20,
-    callback: Callback | None = None,
-    progress: bool = True,
-    description: str = "optimising",
-    image_of: Callable[[torch.Tensor], torch.Tensor] | None = None,
-) -> Result:
+def optimize(net: VGG19, objective: LossFunction, init: torch.Tensor, **options: Any) -> Result:
     """Change the pixels of ``init`` to lower ``objective``; THE loop every lesson and the CLI use.
 
     ``objective`` is an :class:`~nst_course.engine.objective.Objective` or any function of
     ``(features, image)`` that returns named scalar terms and has a ``layers``
-    attribute. ``image_of`` is the image's parametrisation (see :func:`run_loop`;
-    default :func:`fold`). Returns the best image seen; raises :class:`OptimizationError`
+    attribute. ``options`` are :func:`run_loop`'s keywords: ``steps`` (required),
+    ``optimizer``, ``learning_rate``, ``stop_tolerance``, ``stop_window``, ``callback``,
+    ``progress``, ``description`` and ``image_of`` (the image's parametrisation; default
+    :func:`fold`). Returns the best image seen; raises :class:`OptimizationError`
     (with that image in ``.result``) if the loss stops being finite.
     """
     started = time.perf_counter()
-    kwargs = {
-        "steps": steps,
-        "optimizer": optimizer,
-        "learning_rate": learning_rate,
-        "stop_tolerance": stop_tolerance,
-        "stop_window": stop_window,
-    }
-    trace = run_loop(
-        net,
-        objective,
-        init,
-        **kwargs,
-        callback=callback,
-        progress=progress,
-        description=description,
-        image_of=image_of,
-    )
-    result = Result(
-        image=trace.best_image,
-        history=trace.history,
-        settings=kwargs,
-        network=net.describe(),
-        best_step=trace.best_step,
-        best_loss=trace.best_loss if math.isfinite(trace.best_loss) else None,
-        steps_done=trace.steps_done,
-        stopped=trace.stopped,
-        seconds=time.perf_counter() - started,
-        converged_step=trace.converged_step,
-    )
+    unknown = sorted(set(options) - set(_LOOP_OPTIONS))
+    if unknown:
+        raise NSTError(f"optimize() has no option(s) {', '.join(unknown)}; its options are {', '.join(_LOOP_OPTIONS)}")
+    trace = run_loop(net, objective, init, **options)
+    result = result_of([trace], settings=trace.options, network=net.describe(), seconds=time.perf_counter() - started)
     if trace.error:
         raise OptimizationError(trace.error, result)
     return result
+
+
+#: run_loop's keyword options, in order: what :func:`optimize` accepts.
+_LOOP_OPTIONS = [p.name for p in inspect.signature(run_loop).parameters.values() if p.kind is p.KEYWORD_ONLY]

@@ -5,14 +5,19 @@ settings, picks a start image, and calls the loop in ``nst_course.engine.loop``,
 once per scale (coarse to fine as :func:`~nst_course.engine.settings.plan_scales` says). The
 :class:`~nst_course.engine.loop.Result` is built once, at the end, with the
 settings used and a description of the network actually used.
+
+Every task takes a loaded network (``net=``), the run's :class:`Settings` (``settings=``)
+and keyword options: a :class:`RunContext` field (how the run is carried out: ``weights``,
+``pooling``, ``device``, ``init_image``, ``callback``, ``progress``) or a setting to
+change (``steps=``, ``size=``, ...). :func:`split_options` tells the two apart, once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,12 +26,22 @@ from ..errors import NSTError
 from ..media.images import ImageSource, load_image, resize
 from .colour import colour_inputs, colour_output
 from .estimate import check_fits, shape_at
-from .loop import Callback, OptimizationError, Result, Trace, run_loop
+from .loop import Callback, run_loop
 from .objective import Objective, content_targets, style_targets
+from .result import OptimizationError, Result, Trace, result_of
 from .settings import COARSE_TO_FINE_FROM, Settings, plan_scales, replace_settings
 from .vgg import CONTENT_LAYER, LAYER_NAMES, STYLE_LAYERS, VGG19, load_vgg19
 
-__all__ = ["COARSE_TO_FINE_FROM", "plan_scales", "reconstruct", "run", "synthesize_texture", "transfer"]
+__all__ = [
+    "COARSE_TO_FINE_FROM",
+    "RunContext",
+    "plan_scales",
+    "reconstruct",
+    "run",
+    "split_options",
+    "synthesize_texture",
+    "transfer",
+]
 
 
 def network_for(
@@ -43,32 +58,75 @@ def network_for(
     return net
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """How a run is carried out, apart from what it computes (that is :class:`Settings`).
+
+    Pass a loaded ``net`` to reuse it; otherwise one is built from ``weights``
+    (None: ``$NST_COURSE_WEIGHTS``, else "auto"), ``pooling`` ("avg") and ``device``.
+    ``init_image`` replaces the start image that ``Settings.init`` names;
+    ``callback`` and ``progress`` are the loop's (:func:`~nst_course.engine.loop.run_loop`).
+    """
+
+    net: VGG19 | None = None
+    weights: Any = None
+    pooling: str | None = None
+    device: str | torch.device | None = None
+    init_image: ImageSource | None = None
+    callback: Callback | None = None
+    progress: bool = True
+
+    def network(self, seed: int) -> VGG19:
+        """The network of this run: ``net``, or one built from ``weights`` and ``pooling``."""
+        return network_for(self.net, weights=self.weights, pooling=self.pooling, device=self.device, seed=seed)
+
+
+_CONTEXT_FIELDS = frozenset(f.name for f in dataclasses.fields(RunContext))
+
+
+def split_options(net: VGG19 | None, options: Mapping[str, Any]) -> tuple[RunContext, dict[str, Any]]:
+    """A task's keyword options as its :class:`RunContext` and the settings they change.
+
+    >>> context, overrides = split_options(None, {"progress": False, "steps": 5})
+    >>> context.progress, overrides
+    (False, {'steps': 5})
+    """
+    context = RunContext(net=net, **{k: v for k, v in options.items() if k in _CONTEXT_FIELDS})
+    return context, {k: v for k, v in options.items() if k not in _CONTEXT_FIELDS}
+
+
 def run(
     *,
     content: ImageSource | None = None,
     style: ImageSource | Sequence[ImageSource] | None = None,
     settings: Settings | None = None,
     net: VGG19 | None = None,
-    weights: Any = None,
-    pooling: str | None = None,
-    device: str | torch.device | None = None,
-    init_image: ImageSource | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
+    **options: Any,
 ) -> Result:
     """Optimise an image for ``content`` (its features), ``style`` (its Gram matrices) or both.
 
     What :func:`reconstruct`, :func:`synthesize_texture` and :func:`transfer` use.
-    Pass a loaded ``net`` to reuse it; otherwise one is built from ``weights``
-    (None: ``$NST_COURSE_WEIGHTS``, else "auto") and ``pooling`` ("avg").
-    ``style`` may be a list of images, blended by ``settings.style_blend``.
+    ``options``: :class:`RunContext` fields (``weights=``, ``progress=``, ...) or
+    settings to change. ``style`` may be a list of images, blended by ``settings.style_blend``.
     """
-    settings = settings or Settings()
+    context, overrides = split_options(net, options)
+    return _run(content=content, style=style, settings=replace_settings(settings, overrides), context=context)
+
+
+def _run(
+    *,
+    content: ImageSource | None,
+    style: ImageSource | Sequence[ImageSource] | None,
+    settings: Settings,
+    context: RunContext,
+) -> Result:
+    """:func:`run` once its options are split: the scales, the objective at each, the loop, one :class:`Result`."""
     if content is None and style is None:
         raise NSTError("give a content image, a style image or both")
     if settings.preserve_colour is not None:
         raise NSTError("preserve_colour is an option of transfer(); run() optimises the images it is given as they are")
-    net = network_for(net, weights=weights, pooling=pooling, device=device, seed=settings.seed)
+    net = context.network(settings.seed)
+    callback = context.callback
     content_full = load_image(content) if content is not None else None
     style_full = load_styles(style, settings) if style is not None else None
     scales = plan_scales(settings)
@@ -91,14 +149,14 @@ def run(
         left = settings.steps - used
         steps = left if index == len(scales) - 1 else max(1, left // (len(scales) - index))
         c = resize(content_full, size).to(net.device) if content_full is not None else None
-        s = styles_at(style_full, size, settings, net.device) if style_full is not None else None
+        s = styles_at(style_full, size, settings=settings, device=net.device) if style_full is not None else None
         shape = tuple((c if c is not None else resize(style_full[0], size)).shape[-2:])
         check_size(shape, used_layers)
         objective = build_objective(net, settings, content=c, style=s)
         if image is not None:
             start = resize(image, shape)  # coarse to fine: continue from the smaller result
-        elif init_image is not None:
-            start = resize(load_image(init_image), shape)
+        elif context.init_image is not None:
+            start = resize(load_image(context.init_image), shape)
         elif settings.init == "content" and c is not None:
             start = c
         elif settings.init == "style" and s is not None:
@@ -117,7 +175,7 @@ def run(
             stop_tolerance=settings.stop_tolerance,
             stop_window=settings.stop_window,
             callback=stage_callback,
-            progress=progress,
+            progress=context.progress,
             description=f"{size}px" if len(scales) > 1 else "optimising",
         )
         traces.append(trace)
@@ -125,15 +183,20 @@ def run(
         image = trace.best_image
         if trace.stopped not in ("finished", "converged"):
             break
-    result = _result(traces, settings, net, started, scales)
+    image = traces[-1].best_image
+    extra: dict[str, Any] = {"scales": list(scales)} if len(scales) > 1 else {}
     final_shape = tuple(shape_at(first.shape, scales[-1]))
-    if tuple(result.image.shape[-2:]) != final_shape:
+    if tuple(image.shape[-2:]) != final_shape:
         # stopped during a coarse pass: the result is still the size asked for, and says where it came from
-        result = dataclasses.replace(
-            result,
-            image=resize(result.image, final_shape),
-            extra=result.extra | {"upsampled_from": scales[len(traces) - 1]},
-        )
+        image, extra = resize(image, final_shape), extra | {"upsampled_from": scales[len(traces) - 1]}
+    result = result_of(
+        traces,
+        settings=settings.as_dict(),
+        network=net.describe(),
+        seconds=time.perf_counter() - started,
+        image=image,
+        extra=extra,
+    )
     if traces[-1].error:
         raise OptimizationError(traces[-1].error, result)
     return result
@@ -177,7 +240,7 @@ def load_styles(style: ImageSource | Sequence[ImageSource], settings: Settings) 
 
 
 def styles_at(
-    styles: Sequence[torch.Tensor], size: int, settings: Settings, device: torch.device | str
+    styles: Sequence[torch.Tensor], size: int, *, settings: Settings, device: torch.device | str
 ) -> list[torch.Tensor]:
     """The style images at ``size`` times ``settings.style_scale`` (longest side), on ``device``."""
     style_size = max(16, round(size * settings.style_scale))
@@ -211,30 +274,6 @@ def blended_style_targets(
     return blended
 
 
-def _result(traces: list[Trace], settings: Settings, net: VGG19, started: float, scales: Sequence[int]) -> Result:
-    """One :class:`Result` from the traces of every scale, built once."""
-    history: dict[str, list[float]] = {}
-    offset = 0
-    for trace in traces:
-        for name, values in trace.history.items():
-            history.setdefault(name, []).extend(values)
-        offset += trace.steps_done
-    last = traces[-1]
-    return Result(
-        image=last.best_image,
-        history=history,
-        settings=settings.as_dict(),
-        network=net.describe(),
-        best_step=offset - last.steps_done + last.best_step,
-        best_loss=last.best_loss if math.isfinite(last.best_loss) else None,
-        steps_done=offset,
-        stopped=last.stopped,
-        seconds=time.perf_counter() - started,
-        converged_step=None if last.converged_step is None else offset - last.steps_done + last.converged_step,
-        extra={"scales": list(scales)} if len(scales) > 1 else {},
-    )
-
-
 def check_size(shape: Sequence[int], layers: Sequence[str]) -> None:
     """Refuse images that the pooling layers would shrink to nothing before ``layers``."""
     deepest = max(layers, key=LAYER_NAMES.index)
@@ -252,29 +291,17 @@ def reconstruct(
     layer: str | Sequence[str] = CONTENT_LAYER,
     settings: Settings | None = None,
     net: VGG19 | None = None,
-    weights: Any = None,
-    pooling: str | None = None,
-    device: str | torch.device | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    **overrides: Any,
+    **options: Any,
 ) -> Result:
     """Find an image whose features at ``layer`` match ``image``'s (the paper's content reconstructions, Fig. 1).
 
     Starts from white noise (unless ``init=`` is given); only the content loss counts. Lesson 01.
+    ``options``: :class:`RunContext` fields (``progress=``, ``callback=``, ...) or settings to change.
     """
+    context, overrides = split_options(net, options)
     layers = (layer,) if isinstance(layer, str) else tuple(layer)
     cfg = replace_settings(settings, {"content_layers": layers, "tv_weight": 0.0, "init": "noise", **overrides})
-    return run(
-        content=image,
-        settings=cfg,
-        net=net,
-        weights=weights,
-        pooling=pooling,
-        device=device,
-        callback=callback,
-        progress=progress,
-    )
+    return _run(content=image, style=None, settings=cfg, context=context)
 
 
 def synthesize_texture(
@@ -283,30 +310,18 @@ def synthesize_texture(
     layers: Sequence[str] = STYLE_LAYERS,
     settings: Settings | None = None,
     net: VGG19 | None = None,
-    weights: Any = None,
-    pooling: str | None = None,
-    device: str | torch.device | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    **overrides: Any,
+    **options: Any,
 ) -> Result:
     """Find an image whose Gram matrices at ``layers`` match ``style``'s (the paper's style reconstructions, Fig. 1).
 
     Only the style loss counts, so the layout is lost and the texture stays. Lesson 02.
+    ``options``: :class:`RunContext` fields (``progress=``, ``callback=``, ...) or settings to change.
     """
+    context, overrides = split_options(net, options)
     cfg = replace_settings(
         settings, {"style_layers": tuple(layers), "style_layer_weights": None, "init": "noise", **overrides}
     )
-    return run(
-        style=style,
-        settings=cfg,
-        net=net,
-        weights=weights,
-        pooling=pooling,
-        device=device,
-        callback=callback,
-        progress=progress,
-    )
+    return _run(content=None, style=style, settings=cfg, context=context)
 
 
 def transfer(
@@ -315,51 +330,25 @@ def transfer(
     *,
     settings: Settings | None = None,
     net: VGG19 | None = None,
-    weights: Any = None,
-    pooling: str | None = None,
-    device: str | torch.device | None = None,
-    init_image: ImageSource | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
-    **overrides: Any,
+    **options: Any,
 ) -> Result:
     """Paint ``content`` in the style of ``style`` (Fig. 2 and 3). Lesson 03.
 
     Minimises alpha * L_content + beta * L_style (``content_weight``,
     ``style_weight``); the style image is resized to the same longest side
-    (times ``style_scale``). Starts from the content image unless ``init=`` says
-    otherwise.
+    (times ``style_scale``). Starts from the content image unless ``init=`` (or
+    ``init_image=``) says otherwise. ``options``: :class:`RunContext` fields
+    (``progress=``, ``callback=``, ...) or settings to change.
 
     Lesson 05 adds: a list of style images blended by ``style_blend`` (one
     weight each), and ``preserve_colour="luminance"`` or ``"histogram"`` to keep
     the photo's colours (see :func:`transfer_keeping_colour`).
     """
+    context, overrides = split_options(net, options)
     cfg = replace_settings(settings, overrides)
     if cfg.preserve_colour is not None:
-        return transfer_keeping_colour(
-            content,
-            style,
-            settings=cfg,
-            net=net,
-            weights=weights,
-            pooling=pooling,
-            device=device,
-            init_image=init_image,
-            callback=callback,
-            progress=progress,
-        )
-    return run(
-        content=content,
-        style=style,
-        settings=cfg,
-        net=net,
-        weights=weights,
-        pooling=pooling,
-        device=device,
-        init_image=init_image,
-        callback=callback,
-        progress=progress,
-    )
+        return transfer_keeping_colour(content, style, settings=cfg, context=context)
+    return _run(content=content, style=style, settings=cfg, context=context)
 
 
 def transfer_keeping_colour(
@@ -367,13 +356,7 @@ def transfer_keeping_colour(
     style: ImageSource | Sequence[ImageSource],
     *,
     settings: Settings,
-    net: VGG19 | None = None,
-    weights: Any = None,
-    pooling: str | None = None,
-    device: str | torch.device | None = None,
-    init_image: ImageSource | None = None,
-    callback: Callback | None = None,
-    progress: bool = True,
+    context: RunContext,
 ) -> Result:
     """A transfer that keeps the photo's colours (Gatys et al. 2017), as ``settings.preserve_colour`` says.
 
@@ -395,17 +378,11 @@ def transfer_keeping_colour(
         return dataclasses.replace(result, image=colour_output(result.image, photo, mode), settings=settings.as_dict())
 
     try:
-        result = run(
+        result = _run(
             content=prepared[0][0],
             style=[styled for _, styled in prepared] if len(prepared) > 1 else prepared[0][1],
             settings=inner,
-            net=net,
-            weights=weights,
-            pooling=pooling,
-            device=device,
-            init_image=init_image,
-            callback=callback,
-            progress=progress,
+            context=context,
         )
     except OptimizationError as exc:
         raise OptimizationError(str(exc), finished(exc.result)) from None

@@ -220,9 +220,9 @@ def trade_off_explorer(
     """Choose a cell of the paper's Fig. 4 (a paper alpha/beta and a style-layer set) and run it. Lesson 04.
 
     The paper's alpha/beta is translated into this package's beta on these images
-    (:func:`nst_course.paper.figures.loss_scales`); the caption gives both.
+    (:func:`nst_course.paper.alphabeta.loss_scales`); the caption gives both.
     """
-    from ...paper.figures import format_ratio, loss_scales
+    from ...paper.alphabeta import format_ratio, loss_scales
 
     base = settings or Settings(init="noise")
     photo, painting = load_image(content), load_image(style)

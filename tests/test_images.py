@@ -52,6 +52,8 @@ def test_every_pillow_mode_becomes_rgb(tmp_path, mode):
     assert red[0, -1] > red[0, 0] + 0.5, "the image content must survive the conversion"
     if mode in ("I;16", "I", "F", "L"):  # grey stays grey, and the full range is kept
         assert torch.allclose(t[:, 0], t[:, 1], atol=1 / 255) and t.max() > 0.95 and t.min() < 0.05
+    small = nst.load_image(path, size=8)  # shrunk while decoding, in every mode
+    assert max(small.shape[-2:]) == 8 and small.min() >= 0.0 and small.max() <= 1.0
 
 
 def test_transparent_pixels_are_laid_over_white(tmp_path):

@@ -152,7 +152,7 @@ def _open_for_size(path: str | os.PathLike, size: int | None, max_pixels: int) -
         raise NSTError(f"{path} could not be read as an image ({exc})") from None
 
 
-_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "RGBa", "La", "CMYK", "YCbCr", "I", "F", "I;16")
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "RGBa", "La", "CMYK", "YCbCr", "I", "F")  # not "I;16": Pillow cannot reduce it
 
 
 def pil_to_rgb(img: Image.Image) -> Image.Image:

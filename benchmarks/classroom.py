@@ -80,6 +80,9 @@ def read_memory(pid: int) -> dict[str, int] | None:
         "rss": fields["Rss"],
         "pss": fields.get("Pss", 0),
         "uss": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0),
+        # written pages: never shared. USS also counts the clean pages of files (libraries, a mapped
+        # weights file) that only this process maps; a second learner's kernel shares those.
+        "dirty": fields.get("Private_Dirty", 0),
     }
 
 
@@ -174,18 +177,18 @@ class Sampler:
         with self._lock:
             watched = {key: dict(pids) for key, pids in self._watch.items()}
         for key, pids in watched.items():
-            total = {"rss": 0, "pss": 0, "uss": 0}
+            total = {"rss": 0, "pss": 0, "uss": 0, "dirty": 0}
             for label, pid in pids.items():
                 memory = read_memory(pid)
                 if memory is None:
                     continue
                 with self._lock:
-                    peak = self.peaks[key].setdefault(label, {"rss": 0, "pss": 0, "uss": 0})
+                    peak = self.peaks[key].setdefault(label, {"rss": 0, "pss": 0, "uss": 0, "dirty": 0})
                     for name, value in memory.items():
                         peak[name] = max(peak[name], value)
                         total[name] += value
             with self._lock:
-                peak = self.peaks[key].setdefault("total", {"rss": 0, "pss": 0, "uss": 0})
+                peak = self.peaks[key].setdefault("total", {"rss": 0, "pss": 0, "uss": 0, "dirty": 0})
                 for name, value in total.items():
                     peak[name] = max(peak[name], value)
 
@@ -817,6 +820,8 @@ def run_class(options) -> dict:
             "NST_COURSE_HUB_HOMES": str(homes),
             "NST_COURSE_HUB_SOLUTIONS": "1",
             "NST_COURSE_WEIGHTS": options.weights,
+            # one cache for the class (paintings, the untrained weights' file), not one per learner's home
+            "NST_COURSE_CACHE": str(Path(options.cache).expanduser().resolve()),
             "OMP_NUM_THREADS": str(options.threads),
         }
     )
@@ -900,6 +905,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="NST_COURSE_QUICK=1: tiny sizes, every cell still runs")
     parser.add_argument("--weights", default="random", help="NST_COURSE_WEIGHTS for the kernels (default random)")
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS per kernel (default 1)")
+    parser.add_argument(
+        "--cache",
+        default=os.environ.get("NST_COURSE_CACHE")
+        or os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "nst-course"),
+        help="NST_COURSE_CACHE for every learner (default: yours)",
+    )
     parser.add_argument("--slot", type=float, default=600, help="seconds a class has for a lesson (default 600)")
     parser.add_argument("--cell-timeout", type=float, default=1800, help="seconds a cell may run (default 1800)")
     parser.add_argument("--no-kill", action="store_true", help="skip the kill -9 test")

@@ -33,26 +33,27 @@ def memory() -> dict[str, float]:
         "rss": fields["Rss"] / MIB,
         "pss": fields["Pss"] / MIB,
         "uss": (fields["Private_Clean"] + fields["Private_Dirty"]) / MIB,
+        "dirty": fields["Private_Dirty"] / MIB,
     }
 
 
 class Peak:
-    """The largest USS while a block runs (sampled every 50 ms)."""
+    """The largest written private memory while a block runs (sampled every 50 ms)."""
 
     def __enter__(self) -> Peak:
-        self.uss, self._stop = memory()["uss"], threading.Event()
+        self.uss, self._stop = memory()["dirty"], threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self.uss = max(self.uss, memory()["uss"])
+            self.uss = max(self.uss, memory()["dirty"])
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.uss = max(self.uss, memory()["uss"])
+        self.uss = max(self.uss, memory()["dirty"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,15 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     step(f"+ transfer {options.transfer_size} px, {options.steps} steps", peak.uss)
 
     print(f"weights: {net.weights}   torch {torch.__version__}   threads {torch.get_num_threads()}")
-    print(f"{'after':46} {'RSS':>7} {'PSS':>7} {'USS':>7} {'USS added':>9} {'USS peak':>9}  (MiB)")
+    print(f"{'after':46} {'RSS':>6} {'PSS':>6} {'USS':>6} {'dirty':>6} {'added':>6} {'peak':>6}  (MiB)")
     previous = 0.0
-    for name, values, peak_uss in rows:
-        peak_text = f"{peak_uss:9.0f}" if peak_uss is not None else " " * 9
+    for name, values, peak in rows:
+        peak_text = f"{peak:6.0f}" if peak is not None else " " * 6
         print(
-            f"{name:46} {values['rss']:7.0f} {values['pss']:7.0f} {values['uss']:7.0f} "
-            f"{values['uss'] - previous:+9.0f} {peak_text}"
+            f"{name:46} {values['rss']:6.0f} {values['pss']:6.0f} {values['uss']:6.0f} {values['dirty']:6.0f} "
+            f"{values['dirty'] - previous:+6.0f} {peak_text}"
         )
-        previous = values["uss"]
+        previous = values["dirty"]
+    print(
+        "dirty: written private pages, what every learner's kernel adds; USS also counts clean file pages "
+        "(libraries, a mapped weights file) that a second kernel on the machine shares; peak: dirty, sampled"
+    )
     return 0
 
 

@@ -579,7 +579,7 @@ def run_lesson(
 
     With ``kill_at``, the kernel is killed (``kill -9``) as code cell ``kill_at`` starts; the
     notebook is saved first (as JupyterLab's autosave would have), and the lesson then runs
-    again from the top in the restarted kernel.
+    again from the top in the restarted kernel: the time and CPU reported are the rerun's.
     """
     path = notebook_path(lesson, learner.home)
     notebook = learner.api("GET", f"/contents/{path}?content=1&type=notebook")["content"]
@@ -601,7 +601,6 @@ def run_lesson(
     ws_url = learner.base.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
     report: dict[str, Any] = {"lesson": lesson, "notebook": path}
     code_cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
-    cpu_before = 0.0
     try:
         runs = 0
         while True:
@@ -631,7 +630,8 @@ def run_lesson(
                         break
             except KernelDied as exc:
                 report["kill"] = kill_report(learner, path, hub, pid, kernel_id, str(exc), number)
-                cpu_before += report["kill"].get("cpu_s_before", 0.0)
+                report["kill"]["seconds_before"] = time.perf_counter() - start
+                start = time.perf_counter()  # the rerun: the whole lesson again, in a fresh kernel
                 new_pid = wait_for_new_kernel(learner, kernel_id, pid)
                 if new_pid is None:
                     report["kill"]["restarted"] = False
@@ -644,7 +644,7 @@ def run_lesson(
             finally:
                 kernel.close()
             break
-        report["cpu_s"] = cpu_before + (cpu_seconds(pid) or 0.0)
+        report["cpu_s"] = cpu_seconds(pid) or 0.0
         report["seconds"] = time.perf_counter() - start
         report["error"] = failed
         save(learner, path, notebook)
@@ -744,8 +744,8 @@ def summarise(report: dict, slot: float) -> dict:
     lessons: dict[str, dict] = {}
     for learner in report["learners"]:
         for run in learner.get("lessons", []):
-            if "kill" in run:
-                continue  # a killed-and-rerun lesson ran twice: not a learner's ordinary cost
+            # a killed lesson's time and CPU are its rerun's (top to bottom in a fresh kernel);
+            # its memory peak spans both runs
             row = lessons.setdefault(run["lesson"], {"private_mib": 0.0, "cpu_s": 0.0, "seconds": 0.0, "runs": 0})
             peak = run["peak"].get("total", {})
             row["private_mib"] = max(row["private_mib"], peak.get("uss", 0.0))

@@ -56,6 +56,7 @@ PROXY_VERSION = "5.3.0"
 LESSONS_DIR = "nst-course-lessons"
 MIB = 2**20
 GIB16 = 16 * 2**30
+PROCS = ("kernel", "server")
 SERVICE = "classroom-benchmark"
 
 
@@ -752,12 +753,21 @@ def summarise(report: dict, slot: float) -> dict:
             row["kernel_uss_mib"] = max(row.get("kernel_uss_mib", 0.0), run["peak"].get("kernel", {}).get("uss", 0.0))
             row["server_uss_mib"] = max(row.get("server_uss_mib", 0.0), run["peak"].get("server", {}).get("uss", 0.0))
             row["kernel_rss_mib"] = max(row.get("kernel_rss_mib", 0.0), run["peak"].get("kernel", {}).get("rss", 0.0))
+            row["dirty_mib"] = max(row.get("dirty_mib", 0.0), peak.get("dirty", 0.0))
+            clean = sum(
+                run["peak"].get(p, {}).get("rss", 0.0) - run["peak"].get(p, {}).get("dirty", 0.0) for p in PROCS
+            )
+            row["shared_mib"] = max(row.get("shared_mib", 0.0), clean)
             row["cpu_s"] = max(row["cpu_s"], run["cpu_s"])
             row["seconds"] = max(row["seconds"], run["seconds"])
             row["runs"] += 1
     for row in lessons.values():
         if row["private_mib"]:
             row["learners_per_16gib"] = int((GIB16 / MIB - hub_private) // row["private_mib"])
+        if row.get("dirty_mib"):
+            # the written pages per learner, and the pages a class shares (libraries, the weights file) once
+            room = GIB16 / MIB - hub_private - row["shared_mib"]
+            row["learners_per_16gib_shared_once"] = int(room // row["dirty_mib"])
         if row["cpu_s"]:
             row["learners_per_8_cores"] = int(8 * slot // row["cpu_s"])
     return lessons
@@ -789,13 +799,21 @@ def print_report(report: dict) -> None:
         if learner.get("failure"):
             print(f"{learner['name']:8} FAILED: {learner['failure']}")
     print(f"\nper lesson (private = kernel + server USS at their joint peak; CPU for a {report['slot_s']:.0f} s slot)")
-    print("lesson  private MiB  kernel USS  server USS  CPU s  wall s  learners/16 GiB  learners/8 cores")
+    print(
+        "lesson  private MiB  kernel USS  server USS  dirty MiB  CPU s  wall s  "
+        "learners/16 GiB  (dirty, shared once)  learners/8 cores"
+    )
     for lesson, row in sorted(report["lessons"].items()):
         print(
             f"{lesson:6}  {row['private_mib']:10.0f}  {row.get('kernel_uss_mib', 0):10.0f}  "
-            f"{row.get('server_uss_mib', 0):10.0f}  {row['cpu_s']:5.1f}  {row['seconds']:6.1f}  "
-            f"{row.get('learners_per_16gib', 0):15}  {row.get('learners_per_8_cores', 0):16}"
+            f"{row.get('server_uss_mib', 0):10.0f}  {row.get('dirty_mib', 0):9.0f}  {row['cpu_s']:5.1f}  "
+            f"{row['seconds']:6.1f}  {row.get('learners_per_16gib', 0):15}  "
+            f"{row.get('learners_per_16gib_shared_once', 0):20}  {row.get('learners_per_8_cores', 0):16}"
         )
+    print(
+        "USS counts clean pages of files that only that process maps at that moment (a library, the weights "
+        "file); dirty (written) pages are what every further learner adds, the rest is shared once"
+    )
     kill = report.get("kill")
     if kill:
         print(

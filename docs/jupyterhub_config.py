@@ -58,9 +58,9 @@ c.Spawner.env_keep = [
 c.Spawner.environment = {
     # One thread a kernel: torch otherwise starts one per core, and a class of kernels thrashes.
     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-    # glibc hands freed tensors (128 KiB and up) back to the system at once instead of keeping them
-    # in the heap: measured with benchmarks/kernel_memory.py, ~55 MiB less at a transfer's peak.
-    "MALLOC_MMAP_THRESHOLD_": "131072",
+    # Memory for CPU: with "MALLOC_MMAP_THRESHOLD_": "131072" glibc hands freed tensors back to the
+    # system at once; measured (benchmarks/kernel_memory.py): ~55 MiB less at a 128 px transfer's
+    # peak, but ~40% more CPU time (system time, page faults). Left out.
 }
 
 if os.environ.get("NST_COURSE_HUB_PROXY"):

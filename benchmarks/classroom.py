@@ -131,12 +131,21 @@ def environ(pid: int) -> dict[str, str]:
     return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
 
 
-def alive(pid: int) -> bool:
+def started_at(pid: int) -> int | None:
+    """When a process started (clock ticks after boot): with its id, it names one process, never a later one."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return None
+
+
+def alive(pid: int, since: int | None = None) -> bool:
+    """Whether ``pid`` runs (not a zombie), and, given ``since``, is still the process that started then."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return False
-    return state != "Z"
+    return fields[0] != "Z" and (since is None or int(fields[19]) == since)
 
 
 class Sampler:
@@ -286,7 +295,7 @@ class Hub:
     url: str
     api: Http
     log: Path
-    started: list[int] = field(default_factory=list)  # every process id seen that this run started
+    started: dict[int, int | None] = field(default_factory=dict)  # every process this run started: id -> start time
 
     @property
     def pid(self) -> int:
@@ -302,7 +311,9 @@ class Hub:
         return None
 
     def note(self, *pids: int | None) -> None:
-        self.started.extend(pid for pid in pids if pid and pid not in self.started)
+        for pid in pids:
+            if pid and pid not in self.started:
+                self.started[pid] = started_at(pid)
 
     def note_tree(self) -> None:
         self.note(self.pid, *children(self.pid))
@@ -358,12 +369,12 @@ def stop_hub(hub: Hub, users: list[str]) -> list[int]:
         except subprocess.TimeoutExpired:
             hub.process.kill()
             hub.process.wait()
-    for pid in hub.started:
-        if alive(pid):
+    for pid, since in hub.started.items():
+        if alive(pid, since):  # the same process, not one that has since been given its id
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
-    return [pid for pid in hub.started if alive(pid)]
+    return [pid for pid, since in hub.started.items() if alive(pid, since)]
 
 
 # ---------------------------------------------------------------- a learner
@@ -876,7 +887,8 @@ def run_class(options) -> dict:
                 except Exception as exc:
                     started[i] = exc
 
-            threads = [threading.Thread(target=start, args=(i,)) for i in range(len(names))]
+            # daemon threads: on Ctrl-C the hub is stopped at once and the process exits without them
+            threads = [threading.Thread(target=start, args=(i,), daemon=True) for i in range(len(names))]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -886,7 +898,7 @@ def run_class(options) -> dict:
                 raise RuntimeError("\n".join(failures))
             learners = [x for x in started if isinstance(x, Learner)]
             threads = [
-                threading.Thread(target=learner_thread, args=(learner, lessons, sampler, hub, options))
+                threading.Thread(target=learner_thread, args=(learner, lessons, sampler, hub, options), daemon=True)
                 for learner in learners
             ]
             for thread in threads:
@@ -906,7 +918,7 @@ def run_class(options) -> dict:
     finally:
         if hub is not None:
             left = stop_hub(hub, names)
-            report["stopped"] = {"pids": hub.started, "left": left}
+            report["stopped"] = {"pids": [[pid, since] for pid, since in hub.started.items()], "left": left}
         if not options.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
@@ -959,11 +971,17 @@ def _count_code_cells(lesson: str) -> int:
     return sum(cell["cell_type"] == "code" for cell in json.loads(path.read_text())["cells"])
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     if not sys.platform.startswith("linux"):
         print("classroom: Linux only (reads /proc)", file=sys.stderr)
         return 2
     options = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with Ctrl-C ignored (`&`)
+    signal.signal(signal.SIGTERM, _interrupt)  # a `kill` or a timeout stops the class as Ctrl-C does
     try:
         report = run_class(options)
     except KeyboardInterrupt:

@@ -438,8 +438,9 @@ class Kernel:
         self.session = session
         # the token goes in a header: JupyterHub's servers ignore one in a websocket URL
         self.ws = websocket.create_connection(
-            f"{ws_url}?session_id={session}", header=[f"Authorization: token {token}"], timeout=5
+            f"{ws_url}?session_id={session}", header=[f"Authorization: token {token}"], timeout=60
         )
+        self.ws.settimeout(5)  # then read in short waits, so that a cell's own time limit is kept
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Ask for the kernel's info until it answers, as JupyterLab does on connecting."""

@@ -92,7 +92,7 @@ def test_the_download_checks_the_published_hash(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", download)
     with pytest.raises(nst.NSTError, match="failed their sha256 check"):
         nst.load_vgg19(weights="imagenet", device="cpu")
-    url = weights._imagenet_weights().url
+    url = weights.IMAGENET_URL
     assert calls == [(url, "dcbb9e9d")] and url.endswith("vgg19-dcbb9e9d.pth")
     assert not weights.imagenet_cache_path().exists()
 

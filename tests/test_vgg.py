@@ -264,3 +264,91 @@ def test_describe_layers_sizes_and_receptive_fields():
     assert rows["conv1_1"]["receptive_field"] == 3 and rows["conv1_1"]["channels"] == 64
     assert rows["conv4_2"]["height"] == 16 and rows["conv4_2"]["width"] == 12
     assert rows["pool5"]["height"] == 4 and rows["pool5"]["receptive_field"] == 268
+
+
+def test_the_architecture_and_imagenet_constants_are_torchvisions():
+    from torchvision.models import VGG19_Weights
+
+    ours, theirs = weights._empty_features(), vgg19(weights=None).features
+    assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+    with torch.device("meta"):
+        assert {k: v.shape for k, v in ours.state_dict().items()} == {
+            k: v.shape for k, v in theirs.state_dict().items()
+        }
+    published = VGG19_Weights.IMAGENET1K_V1
+    assert published.url == weights.IMAGENET_URL
+    expected = (published.transforms().mean, published.transforms().std)
+    assert (list(weights.IMAGENET_MEAN), list(weights.IMAGENET_STD)) == expected
+
+
+def test_loading_a_network_does_not_import_torchvision(tmp_path):
+    """torchvision costs a kernel some 80 MiB of its own memory: a lesson's network loads without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nst_course as nst\n"
+        "net = nst.load_vgg19(weights='random', device='cpu')\n"
+        "net(nst.load_image('town', size=32), ['relu5_1'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('torchvision'))[:3])\n"
+    )
+    env = {**__import__("os").environ, "NST_COURSE_CACHE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _mapped_from(tensor: torch.Tensor) -> str | None:
+    """The file whose mapping in this process holds ``tensor``'s numbers, if any (Linux: /proc/self/maps)."""
+    address = tensor.data_ptr()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            span, *_, name = line.split(maxsplit=5)
+            start, end = (int(x, 16) for x in span.split("-"))
+            if start <= address < end and name.startswith("/"):
+                return name.strip()
+    return None
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_a_float32_weights_file_is_mapped_not_copied(tmp_path, small_image):
+    """The weights are the file's pages (shared by every process that maps the file), not a private copy."""
+    model = _stand_in_vgg19(3)
+    path = tmp_path / "features.pth"
+    torch.save(model.features.state_dict(), path)
+    net = nst.load_vgg19(weights=path, device="cpu", pooling="max")
+    assert all(_mapped_from(p) == str(path) for p in net.parameters())
+    model.features[1].inplace = False
+    expected = _features_of(model.features, small_image, nst.LAYER_NAMES.index("conv2_1"))
+    assert torch.equal(net(small_image, ["conv2_1"])["conv2_1"], expected)
+    # a float16 export is converted to float32: a copy in memory, the same numbers
+    half = nst.export_weights(net, tmp_path / "half.pth")
+    again = nst.load_vgg19(weights=half, device="cpu")
+    assert all(_mapped_from(p) is None for p in again.parameters())
+    assert torch.equal(again.layers.conv1_1.weight, net.layers.conv1_1.weight.half().float())
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_untrained_weights_are_made_once_into_the_cache_and_mapped(tmp_path, monkeypatch):
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path / "cache"))
+    made = weights.random_features(4)
+    first = nst.load_vgg19(weights="random", seed=4, device="cpu")
+    path = weights.random_weights_path(4)
+    assert path.is_file() and path.parent == tmp_path / "cache"
+    written = path.stat().st_mtime_ns
+    second = nst.load_vgg19(weights="random", seed=4, device="cpu")
+    assert path.stat().st_mtime_ns == written, "made once"
+    for net in (first, second):
+        assert all(_mapped_from(p) == str(path) for p in net.parameters())
+        assert all(torch.equal(a, b) for a, b in zip(net.layers.parameters(), made.parameters(), strict=True))
+    # a cache that cannot be written: the same weights, made in memory
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("NST_COURSE_CACHE", str(blocked))
+    fallback = nst.load_vgg19(weights="random", seed=4, device="cpu")
+    assert all(_mapped_from(p) is None for p in fallback.parameters())
+    assert torch.equal(fallback.layers.conv5_4.weight, made[34].weight)
+    # a damaged cache file: the weights are made in memory, never read wrong
+    monkeypatch.setenv("NST_COURSE_CACHE", str(tmp_path / "cache"))
+    path.write_bytes(b"cut short")
+    assert torch.equal(nst.load_vgg19(weights="random", seed=4, device="cpu").layers.conv5_4.weight, made[34].weight)

@@ -63,8 +63,9 @@ class Result:
 
     def metadata(self) -> dict[str, Any]:
         """What is saved inside the PNG: settings, network, seed, outcome and versions."""
+        from importlib import metadata
+
         import PIL
-        import torchvision
 
         from .._version import __version__
 
@@ -86,7 +87,7 @@ class Result:
             "nst-course:versions": {
                 "nst-course": __version__,
                 "torch": torch.__version__,
-                "torchvision": torchvision.__version__,
+                "torchvision": metadata.version("torchvision"),  # read, not imported: importing costs ~80 MiB
                 "pillow": PIL.__version__,
             },
         }

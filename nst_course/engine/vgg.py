@@ -36,7 +36,7 @@ from torch import nn
 
 from ..errors import NSTError
 from .devices import get_device
-from .weights import WeightsInfo, imagenet_normalisation, load_features
+from .weights import BLOCKS, CHANNELS, IMAGENET_MEAN, IMAGENET_STD, WeightsInfo, imagenet_normalisation, load_features
 
 __all__ = [
     "CONTENT_LAYER",
@@ -49,8 +49,6 @@ __all__ = [
     "with_pooling",
 ]
 
-_BLOCKS = (2, 2, 4, 4, 4)  # convolutions per block in VGG-19
-_CHANNELS = (64, 128, 256, 512, 512)
 
 # The paper's layer names are those of its software, Caffe, where every ReLU works in place:
 # the blob the paper calls "conv4_2" holds the convolution's output *after* rectification.
@@ -68,7 +66,7 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 def _names() -> tuple[str, ...]:
     names: list[str] = []
-    for block, depth in enumerate(_BLOCKS, start=1):
+    for block, depth in enumerate(BLOCKS, start=1):
         for i in range(1, depth + 1):
             names += [f"conv{block}_{i}", f"relu{block}_{i}"]
         names.append(f"pool{block}")
@@ -94,8 +92,8 @@ class VGG19(nn.Module):
         *,
         weights: WeightsInfo,
         pooling: str = "avg",
-        mean: tuple[float, float, float] = (0.485, 0.456, 0.406),
-        std: tuple[float, float, float] = (0.229, 0.224, 0.225),
+        mean: tuple[float, float, float] = IMAGENET_MEAN,
+        std: tuple[float, float, float] = IMAGENET_STD,
     ) -> None:
         super().__init__()
         if pooling not in ("avg", "max"):
@@ -220,7 +218,7 @@ def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object
         kind = name.rstrip("0123456789_")
         block = int(name[len(kind)])
         if kind == "conv":
-            channels = _CHANNELS[block - 1]
+            channels = CHANNELS[block - 1]
             field += 2 * jump
         elif kind == "pool":
             field += jump

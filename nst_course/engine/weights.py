@@ -10,8 +10,13 @@ variable, else ``"auto"``):
 * a path: a state dict saved with ``torch.save``; either a whole torchvision
   VGG-19 or only its ``features`` (for example a file written by
   ``nst-course weights export``, see :func:`export_weights`). Loaded with
-  ``weights_only=True``.
+  ``weights_only=True`` and mapped into memory (``mmap=True``): a float32 file's
+  pages are the network's weights, shared by every kernel on a machine that reads
+  the same file (a float16 file is converted, a private copy per process).
 * ``"random"``: an untrained network, He-initialised from a seeded generator.
+  Made once per seed into the cache folder (``$NST_COURSE_CACHE``, else
+  ``~/.cache/nst-course``) and mapped from there like a file, so that the kernels
+  of a class share one copy; made in memory if that folder cannot be written.
   Random networks still make recognisable textures and transfers when each
   layer's loss is normalised (He, Wang & Hopcroft 2016), which is what lets the
   lessons run offline; they are not the paper's network and are always named so.
@@ -56,6 +61,14 @@ __all__ = [
 ]
 
 WEIGHTS_ENV = "NST_COURSE_WEIGHTS"
+# torchvision's VGG19_Weights.IMAGENET1K_V1: where the file is and how its images were normalised
+# (written out so that loading a network never imports torchvision, some 80 MiB per process)
+IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: VGG-19's convolutional part: convolutions per block, and their channels
+BLOCKS = (2, 2, 4, 4, 4)
+CHANNELS = (64, 128, 256, 512, 512)
 
 
 @dataclass(frozen=True)
@@ -70,29 +83,30 @@ class WeightsInfo:
         return self.description
 
 
-def _imagenet_weights():
-    from torchvision.models import VGG19_Weights
-
-    return VGG19_Weights.IMAGENET1K_V1
-
-
-def imagenet_normalisation() -> tuple[tuple[float, ...], tuple[float, ...]]:
+def imagenet_normalisation() -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """The mean and standard deviation (per RGB channel) the ImageNet weights were trained with."""
-    transform = _imagenet_weights().transforms()
-    return tuple(transform.mean), tuple(transform.std)
+    return IMAGENET_MEAN, IMAGENET_STD
 
 
 def imagenet_cache_path() -> Path:
     """Where torch keeps the ImageNet VGG-19 file once downloaded."""
-    url = _imagenet_weights().url
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(IMAGENET_URL)
 
 
 def _empty_features() -> nn.Sequential:
-    from torchvision.models import vgg19
+    """``torchvision.models.vgg19().features``: the same modules with the same state-dict keys, on the meta device.
 
+    Built here so that a network loads without importing torchvision.
+    """
+    layers: list[nn.Module] = []
+    channels = 3
     with torch.device("meta"):  # the architecture only; no memory, no random init
-        return vgg19(weights=None).features
+        for depth, width in zip(BLOCKS, CHANNELS, strict=True):
+            for _ in range(depth):
+                layers += [nn.Conv2d(channels, width, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                channels = width
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
 
 
 def random_features(seed: int) -> nn.Sequential:
@@ -105,6 +119,49 @@ def random_features(seed: int) -> nn.Sequential:
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu", generator=generator)
             nn.init.zeros_(module.bias)
     return features
+
+
+def random_weights_path(seed: int) -> Path:
+    """The cache file of the untrained weights for ``seed`` (the torch version is in the name: its generator)."""
+    from ..media.samples import cache_dir
+
+    version = torch.__version__.replace("+", "-")
+    return cache_dir() / f"vgg19-random-seed{seed}-torch{version}.pth"
+
+
+def _shared_random_features(seed: int) -> nn.Sequential:
+    """The untrained weights for ``seed``, mapped from their cache file (written first if missing).
+
+    Every process that maps the file shares its pages; where the cache folder cannot be
+    written (or the file cannot be read), the weights are made in this process's memory.
+    """
+    path = random_weights_path(seed)
+    if not path.is_file():
+        features = random_features(seed)
+        try:
+            atomic_write(path, lambda fh: torch.save(features.state_dict(), fh))
+        except NSTError:
+            return features
+        del features
+    try:
+        return _features_from_state(_read_state(path), str(path))
+    except NSTError:
+        return random_features(seed)
+
+
+def _read_state(path: Path):
+    """``torch.load`` of a weights file, mapped into memory (not read into it) where the file's format allows."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # an old-format file cannot be mapped: read it whole (a bad file fails again, below)
+        pass
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        raise NSTError(
+            f"cannot read weights file {path}: not a file saved with torch.save ({type(exc).__name__}: {first})"
+        ) from None
 
 
 def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.Sequential:
@@ -120,7 +177,7 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
         if key.startswith("classifier."):
             continue
         feats[key.removeprefix("features.")] = value
-    features = _empty_features().to_empty(device="cpu")
+    features = _empty_features()
     expected = set(features.state_dict())
     if set(feats) != expected:
         missing = sorted(expected - set(feats))[:3]
@@ -129,7 +186,8 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
             "use torchvision's vgg19 weights or a file from `nst-course weights export`"
         )
     try:
-        features.load_state_dict({k: v.float() for k, v in feats.items()})
+        # assign: the loaded tensors become the weights, no copy (a mapped float32 file stays shared)
+        features.load_state_dict({k: v.float() for k, v in feats.items()}, assign=True)
     except RuntimeError as exc:
         raise NSTError(f"{source} does not fit VGG-19: {str(exc).splitlines()[0]}") from None
     bad = [key for key, value in features.state_dict().items() if not torch.isfinite(value).all()]
@@ -144,14 +202,11 @@ def _features_from_state(state: Mapping[str, torch.Tensor], source: str) -> nn.S
 def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
     if not path.is_file():
         raise NSTError(f"weights file {path} does not exist; give 'imagenet', 'random', 'auto' or a file path")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-        raise NSTError(
-            f"cannot read weights file {path}: not a file saved with torch.save ({type(exc).__name__}: {first})"
-        ) from None
+        digest = _sha256(path)[:12]
+    except OSError as exc:
+        raise NSTError(f"cannot read weights file {path} ({exc.strerror or exc})") from None
+    state = _read_state(path)
     if not isinstance(state, Mapping):
         raise NSTError(f"{path} holds a {type(state).__name__}, not a state dict")
     features = _features_from_state(state, str(path))
@@ -166,7 +221,7 @@ def _load_file(path: Path) -> tuple[nn.Sequential, WeightsInfo]:
 
 def _imagenet_sha256_prefix() -> str:
     """The start of the ImageNet file's sha256, as torchvision writes it in the file name (``vgg19-<hex>.pth``)."""
-    name = os.path.basename(urllib.parse.urlparse(_imagenet_weights().url).path)
+    name = os.path.basename(urllib.parse.urlparse(IMAGENET_URL).path)
     return name.rsplit("-", 1)[-1].split(".", 1)[0]
 
 
@@ -190,7 +245,7 @@ def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             # torch writes to a temporary name, checks the hash prefix and only then renames
-            torch.hub.download_url_to_file(_imagenet_weights().url, str(cache), prefix, progress=progress)
+            torch.hub.download_url_to_file(IMAGENET_URL, str(cache), prefix, progress=progress)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise NSTError(
@@ -211,8 +266,8 @@ def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
             f"the ImageNet VGG-19 cache file {cache} is not the published file (its sha256 does not begin with "
             f"{prefix}): it is damaged, delete it and run `nst-course weights download` again"
         )
-    try:
-        state = torch.load(cache, map_location="cpu", weights_only=True)
+    try:  # mapped: only the convolutions' pages are ever read, not the 470 MB classifier
+        state = torch.load(cache, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # torch raises many types for a bad file
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise NSTError(
@@ -268,7 +323,7 @@ def load_features(weights: str | os.PathLike | None, *, seed: int, progress: boo
     state = None
     if spec == "auto":
         reason = "they are not cached and the download server cannot be reached"
-        if imagenet_cache_path().is_file() or _network_reachable(_imagenet_weights().url):
+        if imagenet_cache_path().is_file() or _network_reachable(IMAGENET_URL):
             try:
                 state = _download_imagenet(progress)
             except NSTError as exc:
@@ -287,7 +342,7 @@ def load_features(weights: str | os.PathLike | None, *, seed: int, progress: boo
         features = _features_from_state(state, "the ImageNet weights")
         info = WeightsInfo("imagenet", "imagenet (torchvision VGG19_Weights.IMAGENET1K_V1)", True)
     elif spec == "random":
-        features = random_features(seed)
+        features = _shared_random_features(seed)
         info = WeightsInfo("random", f"random (untrained, seed {seed})", False)
     else:
         features, info = _load_file(Path(spec).expanduser())

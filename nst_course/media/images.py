@@ -80,9 +80,9 @@ def load_image(
         elif samples.is_sample(text):
             found = samples.find_sample(text)
             if found.is_stand_in:
+                title = found.painting.title if found.painting is not None else text
                 warnings.warn(
-                    f"{found.painting.title} is not available ({found.missing}); using the built-in "
-                    f"'{found.name}' painting instead",
+                    f"{title} is not available ({found.missing}); using the built-in '{found.name}' painting instead",
                     stacklevel=2,
                 )
             return load_image(found.pixels, size=size, max_pixels=max_pixels)

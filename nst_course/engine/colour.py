@@ -174,8 +174,7 @@ def colour_output(image: torch.Tensor, content: torch.Tensor, mode: str) -> torc
     _check_mode(mode)
     if mode == "histogram":
         return image
-    height, width = image.shape[-2:]
-    photo = resize(content, (height, width)).to(image)
+    photo = resize(content, tuple(image.shape[-2:])).to(image)
     yiq = rgb_to_yiq(photo)
     yiq = torch.cat([luminance(image), yiq[:, 1:]], dim=1)
     return yiq_to_rgb(yiq).clamp(0.0, 1.0)

@@ -2,8 +2,8 @@
 # Set up the course in ./.venv and run one job. Usage:
 #   bash course.sh demo    set up, then paint the built-in town in the built-in swirls (results/demo.png)
 #   bash course.sh lab     set up, then open the lessons in JupyterLab
-#   bash course.sh test    set up with the test tools, then run every check (lint, unit, notebooks, browser)
-#   bash course.sh test --fast   lint and the unit tests not marked slow: no notebooks, no browser
+#   bash course.sh test    set up with the test tools, then run every check (lint, types, unit, notebooks, browser)
+#   bash course.sh test --fast   lint, types and the unit tests not marked slow: no notebooks, no browser
 # Environment: PYTHON (default python3), NST_COURSE_CONSTRAINTS (a pip constraints
 # file, default constraints.txt; "none" lets pip choose the torch build).
 set -euo pipefail
@@ -70,6 +70,7 @@ MSG
         export NST_COURSE_WEIGHTS=random NST_COURSE_QUICK=1 MPLBACKEND=Agg
         "$venv/bin/ruff" check .
         "$venv/bin/ruff" format --check .
+        "$venv/bin/python" -m mypy  # the files and settings: [tool.mypy] in pyproject.toml
         if [ "$option" = --fast ]; then
             exec "$venv/bin/python" -m pytest tests --ignore=tests/browser -m "not slow and not browser"
         fi

@@ -22,6 +22,7 @@ the public API; ``_WHERE`` says which module each comes from.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ._version import __version__ as __version__
 
@@ -76,7 +77,7 @@ _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names
 __all__ = sorted(["__version__", *_SUBMODULES, *_MODULE_OF])
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Import a public name's module the first time the name is used (PEP 562)."""
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{_SUBMODULES[name]}")

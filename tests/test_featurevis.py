@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from nst_course.engine.featurevis import (
     COLOUR_MATRIX,
     COLOUR_MEAN,
+    Unit,
     UnitObjective,
     channel,
     colour_statistics,
@@ -190,3 +191,13 @@ def test_bad_units_are_refused_in_one_line(units, message):
     with pytest.raises(NSTError, match=message) as caught:
         visualise(NET, "two", units, size=16, steps=1, progress=False)
     assert "\n" not in str(caught.value)
+
+
+def test_a_unit_without_a_channel_and_a_neuron_without_its_column_are_refused_in_one_line():
+    with pytest.raises(NSTError, match=r"make it with channel\(\), neuron\(\) or direction\(\)") as caught:
+        visualise(NET, "two", [Unit()], size=16, steps=1, progress=False)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(NSTError, match="both a row and a column"):
+        neuron(0, 1)
+    with pytest.raises(NSTError, match="both a row and a column"):
+        neuron(0, column=1)

@@ -145,6 +145,18 @@ def test_an_output_made_meanwhile_by_another_run_is_never_replaced(tmp_path):
     assert target.read_bytes() == b"theirs" and [p.name for p in tmp_path.iterdir()] == ["out.png"]
 
 
+def test_bytes_are_published_whole_and_never_over_a_file_when_told_not_to(tmp_path):
+    from nst_course.media.files import atomic_write_bytes
+
+    target = tmp_path / "lesson.ipynb"
+    assert atomic_write_bytes(target, b"first") == target and target.read_bytes() == b"first"
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+    with pytest.raises(nst.NSTError, match="exists; choose another name or add --overwrite"):
+        atomic_write_bytes(target, b"third", overwrite=False)
+    assert target.read_bytes() == b"second" and [p.name for p in tmp_path.iterdir()] == ["lesson.ipynb"]
+
+
 def test_the_command_line_does_not_replace_a_result_another_run_saved_meanwhile(tmp_path, monkeypatch, capsys):
     from nst_course.cli import main, tasks
 

@@ -16,14 +16,17 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine.estimate import estimate_run
 from ..engine.featurevis import VisSettings, visualise
 from ..engine.loop import Callback, Result
-from ..engine.vgg import CONTENT_LAYER, STYLE_LAYERS, check_layers, describe_layers
+from ..engine.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19, check_layers, describe_layers
 from ..errors import NSTError
 from .examples import Patch, layer_geometry, top_patches
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["ATLAS_LAYERS", "Atlas", "atlas", "atlas_seconds", "check_channels", "default_channels", "depth"]
 
@@ -76,7 +79,7 @@ class Atlas:
     channels: list[int]
     result: Result
     patches: list[list[Patch]]
-    figure: Any
+    figure: Figure
 
     def _repr_png_(self) -> bytes:
         from ..media.canvas import figure_png
@@ -106,7 +109,7 @@ class Atlas:
         return atomic_write(path, lambda fh: self.figure.savefig(fh, format="png", dpi=100, metadata=meta))
 
 
-def atlas_seconds(net, layer: str, count: int, settings: VisSettings) -> float:
+def atlas_seconds(net: VGG19, layer: str, count: int, settings: VisSettings) -> float:
     """About how long an atlas of ``count`` channels takes (the visualisations; the patches are one pass)."""
     estimate = estimate_run(
         net, shape=(settings.size, settings.size), layers=[layer], steps=settings.steps, optimizer="adam", batch=count
@@ -118,7 +121,7 @@ def atlas(
     layer: str,
     channels: Sequence[int] | None = None,
     *,
-    net=None,
+    net: VGG19 | None = None,
     weights: Any = None,
     device: Any = None,
     settings: VisSettings | None = None,
@@ -144,7 +147,7 @@ def atlas(
     return Atlas(layer, chosen, result, found, figure)
 
 
-def draw_atlas(layer: str, channels: Sequence[int], result: Result, patches: Sequence[Sequence[Patch]]):
+def draw_atlas(layer: str, channels: Sequence[int], result: Result, patches: Sequence[Sequence[Patch]]) -> Figure:
     """The figure: per channel its visualisation, then its patches; two channels to a row (four without patches)."""
     from ..media.canvas import new_figure
 

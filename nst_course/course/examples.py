@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..engine.vgg import check_layers, describe_layers
+from ..engine.vgg import VGG19, check_layers, describe_layers
 from ..errors import NSTError
 from ..media.images import load_image
 
@@ -65,7 +65,7 @@ def _cut(image: torch.Tensor, centre: tuple[float, float], field: int) -> torch.
 
 
 def top_patches(
-    net,
+    net: VGG19,
     layer: str,
     channels: Sequence[int],
     *,

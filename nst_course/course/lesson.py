@@ -83,8 +83,9 @@ def lesson_settings(lesson: int | str, **overrides: object) -> Settings:
         values["size"] = PAPER_SIZE  # the paper's size; quick mode still wins below
     if quick_mode():
         for name, most in _QUICK_LESSONS.get(key, _QUICK).items():
-            if isinstance(values[name], int):  # anything else is refused by Settings with its own message
-                values[name] = min(values[name], most)
+            value = values[name]
+            if isinstance(value, int):  # anything else is refused by Settings with its own message
+                values[name] = min(value, most)
     return replace_settings(None, values)
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..errors import NSTError
 from ..media.canvas import new_figure
 from ..media.images import to_pil
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_feature_maps", "plot_gram", "plot_losses", "show_images"]
 
@@ -25,7 +29,7 @@ def show_images(
     suptitle: str | None = None,
     columns: int | None = None,
     size: float = 3.0,
-):
+) -> Figure:
     """A row (or grid) of (1, 3, H, W) images with titles underneath."""
     images = list(images)
     titles = list(titles or [""] * len(images))
@@ -49,7 +53,7 @@ def plot_feature_maps(
     max_maps: int = 16,
     title: str | None = None,
     size: float = 1.6,
-):
+) -> Figure:
     """The first ``max_maps`` channels of (1, C, H, W) features as grey images.
 
     Each map is scaled to its own range, so weak channels are visible too.
@@ -74,7 +78,7 @@ def plot_feature_maps(
     return fig
 
 
-def plot_gram(gram: torch.Tensor, *, title: str | None = None, max_channels: int = 64, size: float = 3.5):
+def plot_gram(gram: torch.Tensor, *, title: str | None = None, max_channels: int = 64, size: float = 3.5) -> Figure:
     """A (C, C) or (1, C, C) Gram matrix as a heat map (first ``max_channels`` channels)."""
     matrix = gram.detach().float().cpu()
     if matrix.ndim == 3:
@@ -91,7 +95,7 @@ def plot_gram(gram: torch.Tensor, *, title: str | None = None, max_channels: int
     return fig
 
 
-def plot_losses(history: Mapping[str, Sequence[float]], *, title: str | None = None, size: float = 4.0):
+def plot_losses(history: Mapping[str, Sequence[float]], *, title: str | None = None, size: float = 4.0) -> Figure:
     """Loss per step, one line per term, on a log scale (the "total" line is thick)."""
     fig = new_figure(size * 1.6, size)
     ax = fig.subplots()

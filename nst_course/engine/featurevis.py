@@ -198,14 +198,15 @@ class Unit:
             if vector.numel() != feature.shape[0]:
                 raise NSTError(f"a direction needs one number per channel: {feature.shape[0]}, not {vector.numel()}")
             return torch.einsum("c,chw->hw", vector / vector.norm(), feature).mean()
-        if not 0 <= int(self.channel) < feature.shape[0]:
-            raise NSTError(
-                f"channel {self.channel} does not exist: this layer has channels 0 to {feature.shape[0] - 1}"
-            )
+        channel = self.channel
+        if channel is None:
+            raise NSTError("a unit needs a channel or a direction: make it with channel(), neuron() or direction()")
+        if not 0 <= int(channel) < feature.shape[0]:
+            raise NSTError(f"channel {channel} does not exist: this layer has channels 0 to {feature.shape[0] - 1}")
         if self.neuron:
             row, column = self.position or (feature.shape[1] // 2, feature.shape[2] // 2)
-            return feature[self.channel, row, column]
-        return feature[self.channel].mean()
+            return feature[channel, row, column]
+        return feature[channel].mean()
 
 
 def channel(index: int) -> Unit:
@@ -219,7 +220,11 @@ def channel(index: int) -> Unit:
 
 def neuron(index: int, row: int | None = None, column: int | None = None) -> Unit:
     """One position of a channel (the centre of the layer's grid unless given)."""
-    return Unit(channel=int(index), position=None if row is None else (int(row), int(column)), neuron=True)
+    if row is None or column is None:
+        if row is not None or column is not None:
+            raise NSTError("give a neuron both a row and a column, or neither for the centre of the grid")
+        return Unit(channel=int(index), neuron=True)
+    return Unit(channel=int(index), position=(int(row), int(column)), neuron=True)
 
 
 def direction(vector: Sequence[float]) -> Unit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "INITS",
     "OPTIMIZERS",
     "Settings",
+    "check_setting_names",
     "plan_scales",
     "replace_settings",
 ]
@@ -284,7 +285,12 @@ def replace_settings(base: Settings | None, overrides: Mapping[str, Any]) -> Set
     ...
     nst_course.errors.NSTError: unknown setting(s) colour; the settings are content_layers, ...
     """
-    unknown = sorted(set(overrides) - _FIELDS)
+    check_setting_names(overrides)
+    return dataclasses.replace(base or Settings(), **overrides)
+
+
+def check_setting_names(names: Iterable[str]) -> None:
+    """An NSTError naming each of ``names`` that is not a field of :class:`Settings`; nothing if all are."""
+    unknown = sorted(set(names) - _FIELDS)
     if unknown:
         raise NSTError(f"unknown setting(s) {', '.join(unknown)}; the settings are {', '.join(sorted(_FIELDS))}")
-    return dataclasses.replace(base or Settings(), **overrides)

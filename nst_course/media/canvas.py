@@ -5,10 +5,15 @@ No pyplot: nothing global is created, so nothing leaks between cells or threads.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["figure_png", "new_figure"]
 
 
-def new_figure(width: float, height: float):
+def new_figure(width: float, height: float) -> Figure:
     """A matplotlib Figure of ``width`` x ``height`` inches that a notebook shows as a PNG."""
     from matplotlib.figure import Figure
 
@@ -18,7 +23,7 @@ def new_figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def figure_png(figure) -> bytes:
+def figure_png(figure: Figure) -> bytes:
     """The PNG bytes of ``figure``, trimmed to what is drawn."""
     import io
 
@@ -27,7 +32,7 @@ def figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _show_figures_in_notebooks(figure_class) -> None:
+def _show_figures_in_notebooks(figure_class: type[Figure]) -> None:
     """Let a notebook show a Figure returned by a cell as a PNG.
 
     IPython learns to draw figures only once pyplot is imported; these figures

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from ..errors import NSTError
 
-__all__ = ["atomic_write", "check_writable"]
+__all__ = ["atomic_write", "atomic_write_bytes", "check_writable"]
 
 
 def _exists_error(path: Path) -> NSTError:
@@ -122,3 +122,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object], *
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
+    """Publish ``data`` as ``path`` with :func:`atomic_write`."""
+    return atomic_write(path, lambda fh: fh.write(data), overwrite=overwrite)

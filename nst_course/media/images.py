@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,9 @@ def load_image(
         elif samples.is_sample(text):
             found = samples.find_sample(text)
             if found.is_stand_in:
+                title = found.painting.title if found.painting is not None else text
                 warnings.warn(
-                    f"{found.painting.title} is not available ({found.missing}); using the built-in "
-                    f"'{found.name}' painting instead",
+                    f"{title} is not available ({found.missing}); using the built-in '{found.name}' painting instead",
                     stacklevel=2,
                 )
             return load_image(found.pixels, size=size, max_pixels=max_pixels)
@@ -238,10 +238,10 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr, mode="RGB")
 
 
-def resize(image: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+def resize(image: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
     """Resize a (1, 3, H, W) tensor.
 
-    An ``int`` is the new longest side (aspect ratio kept); a pair is (H, W).
+    An ``int`` is the new longest side (aspect ratio kept); a pair (a tuple, a ``torch.Size``) is (H, W).
     Downscaling is antialiased so that fine strokes do not alias.
     """
     if not isinstance(image, torch.Tensor) or image.ndim < 2 or image.numel() == 0:

@@ -55,7 +55,9 @@ class _TinyNet(torch.nn.Module):
         generator = torch.Generator().manual_seed(3)
         with torch.no_grad():
             self.conv.weight.copy_(torch.randn(self.conv.weight.shape, generator=generator) * 0.5)
-            self.conv.bias.zero_()
+            bias = self.conv.bias
+            assert bias is not None, "Conv2d has a bias unless told bias=False"
+            bias.zero_()
         self.requires_grad_(False)
 
     @property
@@ -140,6 +142,7 @@ def _variant_loop(
     first = float(closure().detach())
     scale = first
     if aim_first:
+        assert free.grad is not None, "closure() ran backward"
         opt.param_groups[0]["lr"] = first_step_lr(1.0, free.grad / first, learning_rate)
     losses: list[float] = []
     for _ in range(steps):

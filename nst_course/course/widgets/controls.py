@@ -37,8 +37,11 @@ STYLE_LAYER_SETS: tuple[tuple[str, ...], ...] = tuple(STYLE_LAYERS[: n + 1] for 
 class Control(Protocol):
     """What every control offers an explorer."""
 
-    value: Any
-    """The starting choice."""
+    @property
+    def value(self) -> Any:
+        """The starting choice."""
+        ...
+
     side: ClassVar[bool]
     """Shown in a column of its own, to the right of the others (tall controls)."""
 

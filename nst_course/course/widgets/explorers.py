@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -228,7 +228,7 @@ def trade_off_explorer(
     photo, painting = load_image(content), load_image(style)
     paper_ratio: dict[float, float] = {}  # beta -> the paper's alpha/beta it stands for
 
-    def overrides(c: dict[str, Any]) -> dict[str, Any]:
+    def overrides(c: Mapping[str, Any]) -> dict[str, Any]:
         cfg = replace_settings(base, {"style_layers": c["layers"], "style_layer_weights": None, "size": c["size"]})
         scales = loss_scales(net, resize(photo, cfg.size), resize(painting, cfg.size), settings=cfg)
         beta = scales.style_weight(c["ratio"], cfg.normalization)

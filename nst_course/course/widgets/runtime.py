@@ -21,13 +21,13 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import torch
 
 from ...engine.estimate import Estimate
 from ...engine.loop import Callback, Result
-from ...engine.settings import Settings, replace_settings
+from ...engine.settings import Settings, check_setting_names
 from ...errors import NSTError
 from ...media.images import to_pil
 from .controls import Control
@@ -49,8 +49,21 @@ NO_FRONT_END = (
 )
 
 
+class RunSettings(Protocol):
+    """What a declaration's settings are: a dataclass (varied with ``dataclasses.replace``) with ``steps``."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+    @property
+    def steps(self) -> int: ...
+
+
+#: The settings type of one declaration: :class:`Settings`, or another frozen dataclass with ``steps``.
+S = TypeVar("S", bound=RunSettings)
+
+
 @dataclasses.dataclass(frozen=True)
-class Declaration:
+class Declaration(Generic[S]):
     """An optimising explorer, declared.
 
     ``overrides(choice)`` turns the chosen values (by control name) into changes
@@ -62,27 +75,28 @@ class Declaration:
     kind: str
     """Names the explorer's CSS class, ``nst-explorer-<kind>``."""
     title: str
-    base: Settings
+    base: S
     """The settings a run starts from: :class:`Settings`, or another frozen dataclass with ``steps``."""
     controls: Mapping[str, Control]
     overrides: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-    run: Callable[[Settings, Callback | None], Result]
-    caption: Callable[[Settings, Result], str]
-    figures: Callable[[Settings, Result], Sequence[Figure]]
-    target: Callable[[Settings], torch.Tensor]
+    run: Callable[[S, Callback | None], Result]
+    caption: Callable[[S, Result], str]
+    figures: Callable[[S, Result], Sequence[Figure]]
+    target: Callable[[S], torch.Tensor]
     target_label: str = "target"
     figure_count: int = 1
-    estimate: Callable[[Settings], Estimate] | None = None
+    estimate: Callable[[S], Estimate] | None = None
     """``estimate(settings)``: the run's expected time and peak memory, shown before Run (None: not shown)."""
 
     def starting_choice(self) -> dict[str, Any]:
         return {name: control.read(control.value) for name, control in self.controls.items()}
 
-    def settings_for(self, choice: Mapping[str, Any]) -> Settings:
+    def settings_for(self, choice: Mapping[str, Any]) -> S:
         """The run's settings for a choice; an NSTError if they are not valid."""
+        changes = self.overrides(choice)
         if isinstance(self.base, Settings):
-            return replace_settings(self.base, self.overrides(choice))
-        return dataclasses.replace(self.base, **self.overrides(choice))
+            check_setting_names(changes)
+        return dataclasses.replace(self.base, **changes)
 
 
 def front_end_available() -> bool:
@@ -96,7 +110,7 @@ def front_end_available() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def explore(declaration: Declaration) -> Explorer | PlainRun:
+def explore(declaration: Declaration[S]) -> Explorer[S] | PlainRun:
     """The explorer in a notebook with widgets; one plain run of the starting choice elsewhere."""
     if front_end_available():
         return Explorer(declaration)
@@ -173,7 +187,7 @@ class PlainRun:
 # ---------------------------------------------------------------- the explorer
 
 
-class Explorer:
+class Explorer(Generic[S]):
     """A declaration's controls, Run and Stop, a live preview, a progress bar, a caption and figures.
 
     Display it (the last line of a cell) to see it. ``.controls`` holds, by name,
@@ -181,7 +195,7 @@ class Explorer:
     ``.error`` the last error.
     """
 
-    def __init__(self, declaration: Declaration) -> None:
+    def __init__(self, declaration: Declaration[S]) -> None:
         import ipywidgets as w
 
         self.declaration = declaration
@@ -259,10 +273,11 @@ class Explorer:
             estimate = self.declaration.estimate(self.declaration.settings_for(choice))
         except Exception:  # a bad choice is reported when Run is pressed
             return ""
+        available = estimate.available  # None (unknown) always fits
         warning = (
             ""
-            if estimate.fits
-            else f" (more than the {estimate.available / 2**20:.0f} MiB available: use a smaller size)"
+            if estimate.fits or available is None
+            else f" (more than the {available / 2**20:.0f} MiB available: use a smaller size)"
         )
         return html.escape(f": {estimate.line()}{warning}")
 
@@ -330,7 +345,7 @@ class Explorer:
 
         return callback
 
-    def _work(self, settings: Settings) -> None:
+    def _work(self, settings: S) -> None:
         declaration = self.declaration
         try:
             result = declaration.run(settings, self._callback(settings.steps))
@@ -352,10 +367,10 @@ class Explorer:
             self._ready()
             self.caption.value = f"<b>{html.escape(caption)}</b>"  # last: the sign that the run is over
         except Exception as exc:  # shown in the widget, not as a traceback
-            result = getattr(exc, "result", None)  # an OptimizationError keeps the last good image
-            if result is not None:
-                self.result = result
-                self.preview.value = png(result.image)
+            kept: Result | None = getattr(exc, "result", None)  # an OptimizationError keeps the last good image
+            if kept is not None:
+                self.result = kept
+                self.preview.value = png(kept.image)
             self._fail(exc)
         finally:
             self._ready()

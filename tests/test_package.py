@@ -41,6 +41,7 @@ WITHOUT_EXAMPLES = {
     "course.widgets": "needs a notebook front end; tests/test_widgets.py",
     "course.widgets.controls": "needs a notebook front end; tests/test_widgets.py",
     "course.widgets.explorers": "needs a notebook front end; tests/test_widgets.py",
+    "course.widgets.maps": "needs a notebook front end; tests/test_widgets.py",
     "course.widgets.runtime": "needs a notebook front end; tests/test_widgets.py",
     "engine": "a package docstring",
     "engine.loop": "runs VGG-19; tests/test_optimize.py",

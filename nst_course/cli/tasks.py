@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..engine.devices import get_device
 from ..engine.estimate import check_fits, estimate_settings, shape_at, task_layers
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         settings = _settings(args, style_layers=args.layers, style_scale=args.style_scale)
     # read the images first: a wrong path should fail at once, not after loading VGG-19
-    images = (
+    images: list[Any] = (  # the content (or the only) image first; a transfer's styles second
         [load_image(args.content), load_styles(args.style, settings)]
         if args.command == "transfer"
         else [load_image(args.image if args.command == "reconstruct" else args.style)]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NSTError
-from ..media.files import atomic_write
+from ..media.files import atomic_write, atomic_write_bytes
 
 __all__ = ["CopyReport", "copy_lessons", "lab_command", "lesson_files", "lesson_folder", "start_lab"]
 
@@ -103,7 +103,7 @@ def copy_lessons(folder: str | os.PathLike, *, solutions: bool = False) -> CopyR
         data = (source / rel).read_bytes()
         target = folder / rel
         if not target.exists():
-            atomic_write(target, lambda fh, data=data: fh.write(data))
+            atomic_write_bytes(target, data)
             report.copied.append(key)
         else:
             try:
@@ -114,7 +114,7 @@ def copy_lessons(folder: str | os.PathLike, *, solutions: bool = False) -> CopyR
             if current == _digest(data):
                 report.unchanged.append(key)
             elif current == manifest.get(key):
-                atomic_write(target, lambda fh, data=data: fh.write(data))
+                atomic_write_bytes(target, data)
                 report.updated.append(key)
             else:
                 report.kept.append(key)

@@ -166,7 +166,7 @@ def check_torch_pair(wheels: Sequence[Path]) -> None:
         return
     if torch is None or vision is None:
         have, missing = ("torch", "torchvision") if vision is None else ("torchvision", "torch")
-        name = (torch or vision)[2].name
+        name = given[have][2].name
         raise NSTError(
             f"--wheel {name}: add the {missing} wheel of the same release and build with another --wheel "
             f"(the index's {missing} would not match this {have}), or leave out both"
@@ -223,7 +223,7 @@ def size_line(files: dict[str, int | None]) -> str:
     """
     known = {name: size for name, size in files.items() if size is not None}
     total = sum(known.values())
-    largest = max(known, key=known.get, default=None)
+    largest = max(known, key=known.__getitem__, default=None)
     parts = f"{largest} {known[largest] / 1e6:.0f} MB" if largest else "none known"
     unknown = len(files) - len(known)
     tail = f"; {unknown} of unknown size" if unknown else ""

@@ -49,7 +49,6 @@ import torch
 from ..errors import NSTError
 from .result import OptimizationError, Result, Trace, result_of
 from .settings import OPTIMIZERS
-from .vgg import VGG19
 
 __all__ = [
     "Callback",
@@ -81,9 +80,21 @@ class LossFunction(Protocol):
     is one; a learner's own objective can be another.
     """
 
-    layers: list[str]
+    @property
+    def layers(self) -> Sequence[str]: ...
 
     def __call__(self, features: Mapping[str, torch.Tensor], image: torch.Tensor) -> Mapping[str, torch.Tensor]: ...
+
+
+class Network(Protocol):
+    """What the loop runs images through: :class:`~nst_course.engine.vgg.VGG19`, or a network wrapping it."""
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+    def __call__(self, image: torch.Tensor, layers: Sequence[str]) -> Mapping[str, torch.Tensor]: ...
 
 
 def check_terms(terms: Any) -> None:
@@ -100,7 +111,7 @@ def check_terms(terms: Any) -> None:
             )
 
 
-def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torch.optim.Optimizer:
+def make_optimizer(name: str, image: torch.Tensor, learning_rate: float) -> torch.optim.LBFGS | torch.optim.Adam:
     """The optimiser over ``image``'s pixels: one L-BFGS iteration (with a line search) per step, or Adam."""
     if name == "lbfgs":
         # no tolerances: when to stop is the loop's decision, not a side effect of the loss's scale.
@@ -175,7 +186,7 @@ def converged(best: Sequence[float], tolerance: float, window: int) -> bool:
 
 
 def run_loop(
-    net: VGG19,
+    net: Network,
     objective: LossFunction,
     init: torch.Tensor,
     *,
@@ -239,6 +250,7 @@ def run_loop(
             if gradient:
                 opt.zero_grad(set_to_none=True)
                 scaled.backward()
+                assert free.grad is not None, "backward() fills it"
                 last.update(free=free.detach().clone(), grad=free.grad.detach().clone())
                 last.update(scaled=scaled.detach(), losses=state["latest"])
         return scaled.detach()
@@ -263,7 +275,9 @@ def run_loop(
         for step in range(1, steps + 1):
             state["first"] = True
             if step == 1 and optimizer == "lbfgs":  # measured once: the closure's first call reuses it
-                opt.param_groups[0]["lr"] = first_step_lr(float(evaluate(gradient=True)), free.grad, learning_rate)
+                first = float(evaluate(gradient=True))
+                assert free.grad is not None, "evaluate(gradient=True) fills it"
+                opt.param_groups[0]["lr"] = first_step_lr(first, free.grad, learning_rate)
             opt.step(closure)  # measures the image before this step, then moves it
             opt.param_groups[0]["lr"] = learning_rate
             best_so_far.append(trace.best_loss)
@@ -295,7 +309,7 @@ def run_loop(
     return trace
 
 
-def optimize(net: VGG19, objective: LossFunction, init: torch.Tensor, **options: Any) -> Result:
+def optimize(net: Network, objective: LossFunction, init: torch.Tensor, **options: Any) -> Result:
     """Change the pixels of ``init`` to lower ``objective``; THE loop every lesson and the CLI use.
 
     ``objective`` is an :class:`~nst_course.engine.objective.Objective` or any function of

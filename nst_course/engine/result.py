@@ -9,6 +9,7 @@ true record of how it was made, which it saves inside the PNG.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,7 @@ class Result:
             },
         }
 
-    def save(self, path: str, *, overwrite: bool = True) -> Any:
+    def save(self, path: str | os.PathLike, *, overwrite: bool = True) -> Any:
         """Save the image as PNG with the settings, seed, versions and network inside.
 
         ``overwrite=False`` never replaces an existing file (see :func:`~nst_course.media.files.atomic_write`).

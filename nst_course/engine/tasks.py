@@ -98,7 +98,7 @@ def split_options(net: VGG19 | None, options: Mapping[str, Any]) -> tuple[RunCon
 def run(
     *,
     content: ImageSource | None = None,
-    style: ImageSource | Sequence[ImageSource] | None = None,
+    style: ImageSource | list[ImageSource] | tuple[ImageSource, ...] | None = None,
     settings: Settings | None = None,
     net: VGG19 | None = None,
     **options: Any,
@@ -116,7 +116,7 @@ def run(
 def _run(
     *,
     content: ImageSource | None,
-    style: ImageSource | Sequence[ImageSource] | None,
+    style: ImageSource | list[ImageSource] | tuple[ImageSource, ...] | None,
     settings: Settings,
     context: RunContext,
 ) -> Result:
@@ -132,7 +132,11 @@ def _run(
     scales = plan_scales(settings)
     used_layers = [*(settings.content_layers if content_full is not None else ())]
     used_layers += settings.style_layers if style_full is not None else ()
-    first = content_full if content_full is not None else style_full[0]
+    if content_full is not None:
+        first = content_full
+    else:
+        assert style_full is not None, "a call without either image was refused above"
+        first = style_full[0]
     check_fits(
         shape_at(first.shape, max(scales)),
         used_layers,
@@ -150,7 +154,7 @@ def _run(
         steps = left if index == len(scales) - 1 else max(1, left // (len(scales) - index))
         c = resize(content_full, size).to(net.device) if content_full is not None else None
         s = styles_at(style_full, size, settings=settings, device=net.device) if style_full is not None else None
-        shape = tuple((c if c is not None else resize(style_full[0], size)).shape[-2:])
+        shape = tuple((c if c is not None else resize(first, size)).shape[-2:])
         check_size(shape, used_layers)
         objective = build_objective(net, settings, content=c, style=s)
         if image is not None:
@@ -226,7 +230,9 @@ def build_objective(
     )
 
 
-def load_styles(style: ImageSource | Sequence[ImageSource], settings: Settings) -> list[torch.Tensor]:
+def load_styles(
+    style: ImageSource | list[ImageSource] | tuple[ImageSource, ...], settings: Settings
+) -> list[torch.Tensor]:
     """One or several style images, loaded; refuses blend weights that do not match them."""
     sources = list(style) if isinstance(style, (list, tuple)) else [style]
     if not sources:
@@ -326,7 +332,7 @@ def synthesize_texture(
 
 def transfer(
     content: ImageSource,
-    style: ImageSource | Sequence[ImageSource],
+    style: ImageSource | list[ImageSource] | tuple[ImageSource, ...],
     *,
     settings: Settings | None = None,
     net: VGG19 | None = None,
@@ -353,7 +359,7 @@ def transfer(
 
 def transfer_keeping_colour(
     content: ImageSource,
-    style: ImageSource | Sequence[ImageSource],
+    style: ImageSource | list[ImageSource] | tuple[ImageSource, ...],
     *,
     settings: Settings,
     context: RunContext,

@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TypedDict
 
 import torch
 from torch import nn
@@ -86,14 +87,19 @@ class VGG19(nn.Module):
     and the network only runs up to the deepest requested layer.
     """
 
+    mean: torch.Tensor
+    """The ImageNet mean of each colour channel, shape (1, 3, 1, 1): a buffer, moved with the network."""
+    std: torch.Tensor
+    """The ImageNet standard deviation of each colour channel, shape (1, 3, 1, 1): a buffer too."""
+
     def __init__(
         self,
         features: nn.Sequential,
         *,
         weights: WeightsInfo,
         pooling: str = "avg",
-        mean: tuple[float, float, float] = IMAGENET_MEAN,
-        std: tuple[float, float, float] = IMAGENET_STD,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
     ) -> None:
         super().__init__()
         if pooling not in ("avg", "max"):
@@ -203,7 +209,18 @@ def load_vgg19(
     return net.to(get_device(device))
 
 
-def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object]]:
+class LayerRow(TypedDict):
+    """One row of :func:`describe_layers`."""
+
+    layer: str
+    type: str
+    channels: int
+    height: int
+    width: int
+    receptive_field: int
+
+
+def describe_layers(size: tuple[int, int] = (224, 224)) -> list[LayerRow]:
     """One row per layer: name, type, channels, output height and width, receptive field.
 
     The receptive field is how many input pixels across one output value can see.
@@ -212,7 +229,7 @@ def describe_layers(size: tuple[int, int] = (224, 224)) -> list[dict[str, object
     {'layer': 'pool1', 'type': 'pool', 'channels': 64, 'height': 32, 'width': 32, 'receptive_field': 6}
     """
     height, width = size
-    rows: list[dict[str, object]] = []
+    rows: list[LayerRow] = []
     field, jump, channels = 1, 1, 3
     for name in LAYER_NAMES:
         kind = name.rstrip("0123456789_")

@@ -117,7 +117,8 @@ def random_features(seed: int) -> nn.Sequential:
         if isinstance(module, nn.Conv2d):
             # fan_in keeps every layer's activations on the same scale
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu", generator=generator)
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
     return features
 
 
@@ -233,7 +234,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download_imagenet(progress: bool) -> dict[str, torch.Tensor]:
+def _download_imagenet(progress: bool) -> Mapping[str, torch.Tensor]:
     """The ImageNet state dict: downloaded once into torch's cache, checked by its sha256, loaded without code.
 
     The cache file is checked on every load, not only after the download, and is read

@@ -37,7 +37,8 @@ never needs it.
 from __future__ import annotations
 
 from .controls import STYLE_LAYER_SETS, Layer, LayerSet, LogNumber, Whole
-from .explorers import (
+from .explorers import reconstruction_explorer, texture_explorer, trade_off_explorer, transfer_explorer
+from .maps import (
     ChannelChoice,
     FeatureMapsExplorer,
     channel_explorer,
@@ -45,10 +46,6 @@ from .explorers import (
     feature_maps,
     feature_maps_explorer,
     ordered_channels,
-    reconstruction_explorer,
-    texture_explorer,
-    trade_off_explorer,
-    transfer_explorer,
 )
 from .runtime import Declaration, Explorer, PlainRun, explore
 

@@ -588,6 +588,10 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     install = offline.install_command()
     assert install in readme
     assert 'export NST_COURSE_WEIGHTS="$PACK/weights/vgg19-features.pth"' in readme
+    import torch
+
+    packed = torch.load(pack / "weights" / "vgg19-features.pth", weights_only=True)  # float32: kernels share it
+    assert {v.dtype for v in packed.values() if isinstance(v, torch.Tensor)} == {torch.float32}
 
     learner = tmp_path / "learner"
     learner.mkdir()

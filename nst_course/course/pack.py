@@ -156,7 +156,8 @@ def _pack_weights(folder: Path, spec: str | None) -> tuple[str | None, str]:
             f"weights: NOT packed: the weights here are {net.weights}, not trained ones. Run "
             "`nst-course weights download` (548 MB) on this machine, or pass --weights PATH, then pack again"
         )
-    path = export_weights(net, folder / WEIGHTS_FILE)
+    # float32: every kernel that maps this file shares its pages (a float16 file is a copy per kernel)
+    path = export_weights(net, folder / WEIGHTS_FILE, half=False)
     return path.name, f"weights: {path.name} ({path.stat().st_size / 1e6:.0f} MB) from {net.weights}"
 
 

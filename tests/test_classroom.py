@@ -591,7 +591,7 @@ def test_a_pack_installs_with_no_index_and_a_lesson_runs(course_wheel, tmp_path,
     import torch
 
     packed = torch.load(pack / "weights" / "vgg19-features.pth", weights_only=True)  # float32: kernels share it
-    assert {v.dtype for v in packed.values() if isinstance(v, torch.Tensor)} == {torch.float32}
+    assert {tensor.dtype for tensor in packed["state_dict"].values()} == {torch.float32}
 
     learner = tmp_path / "learner"
     learner.mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import logging
@@ -24,6 +25,15 @@ def _load_config(monkeypatch, tmp_path):
     traitlets_config = pytest.importorskip("traitlets.config.loader")
     monkeypatch.setenv("NST_COURSE_HUB_HOMES", str(tmp_path / "homes"))
     return traitlets_config.PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+
+
+def _run_hook(hook, spawner) -> None:
+    """Run the async start hook as the hub would, in an event loop of its own thread.
+
+    (A browser test's Playwright keeps an event loop running in this thread.)
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(hook(spawner))).result()
 
 
 def test_the_hub_config_spawns_local_servers_that_get_the_course_settings(monkeypatch, tmp_path):
@@ -48,14 +58,14 @@ def test_the_hub_start_hook_copies_the_lessons_into_the_learners_home(monkeypatc
         home_dir_template=config.SimpleLocalProcessSpawner.home_dir_template,
         log=logging.getLogger("test-hub"),
     )
-    asyncio.run(config.Spawner.pre_spawn_hook(spawner))
+    _run_hook(config.Spawner.pre_spawn_hook, spawner)
     lessons = tmp_path / "homes" / "ada" / "nst-course-lessons"
     assert sorted(p.name for p in lessons.glob("00-*.ipynb")) == ["00-what-the-network-sees.ipynb"]
     assert any((lessons / "solutions").glob("00-*.ipynb")) == solutions
     # a learner's edit survives the next start
     notebook = next(lessons.glob("00-*.ipynb"))
     notebook.write_text(notebook.read_text() + " ")
-    asyncio.run(config.Spawner.pre_spawn_hook(spawner))
+    _run_hook(config.Spawner.pre_spawn_hook, spawner)
     assert notebook.read_text().endswith(" ")
 
 

@@ -416,9 +416,10 @@ def _site_of_links(folder: Path) -> Path:
     return folder
 
 
-def _fresh_venv(folder: Path) -> Path:
-    """A new venv whose only packages are this environment's, minus nst-course; its bin folder."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True, timeout=120)
+def _fresh_venv(folder: Path, links: Path | None = None) -> Path:
+    """A new venv whose only packages are those linked in ``links`` (default: this environment's,
+    minus nst-course); its bin folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True, timeout=300)
     bin_dir = folder / "venv" / "bin"
     purelib = subprocess.run(
         [bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
@@ -426,7 +427,7 @@ def _fresh_venv(folder: Path) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    links = _site_of_links(folder / "reused-packages")
+    links = links or _site_of_links(folder / "reused-packages")
     Path(purelib, "reused_packages.pth").write_text(f"import site; site.addsitedir({str(links)!r})\n")
     return bin_dir
 
@@ -685,16 +686,8 @@ def test_a_real_pack_for_linux_installs_with_no_index_and_transfers(course_wheel
     assert any(name.startswith("jupyterlab-") for name in wheels) and not any(n.startswith("torch") for n in wheels)
 
     learner = tmp_path / "learner"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(learner / "venv")], check=True, timeout=300)
-    bin_dir = learner / "venv" / "bin"
-    purelib = subprocess.run(
-        [bin_dir / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    links = _torch_links(learner / "torch-only")
-    Path(purelib, "torch_only.pth").write_text(f"import site; site.addsitedir({str(links)!r})\n")
+    learner.mkdir()
+    bin_dir = _fresh_venv(learner, links=_torch_links(learner / "torch-only"))
     env = _clean_env(learner, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", PIP_CONFIG_FILE=os.devnull)
     env = {k: v for k, v in env.items() if k not in ("NST_COURSE_WEIGHTS", "PIP_FIND_LINKS", "PIP_INDEX_URL")}
     env = {k: v for k, v in env.items() if k != "PIP_EXTRA_INDEX_URL"}  # only the pack: no index, no other folder
